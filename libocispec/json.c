@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The only file that knows yajl.  Parsing goes through yajl_tree; a json_value is a yajl_val. */
+#include "config.h"
+#include "json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#define V(v) ((yajl_val) (v))
+#define J(v) ((const json_value *) (v))
+
+json_value *
+json_parse (const char *text, size_t len, char **err)
+{
+  char errbuf[1024];
+  char *copy;
+  yajl_val tree;
+
+  /* yajl_tree_parse wants a NUL-terminated string; a NUL inside the text is a syntax error. */
+  if (memchr (text, '\0', len) != NULL)
+    {
+      if (err != NULL)
+        *err = strdup ("invalid JSON: the text contains a NUL byte");
+      return NULL;
+    }
+  copy = malloc (len + 1);
+  if (copy == NULL)
+    {
+      if (err != NULL)
+        *err = strdup ("out of memory");
+      return NULL;
+    }
+  memcpy (copy, text, len);
+  copy[len] = '\0';
+  errbuf[0] = '\0';
+  tree = yajl_tree_parse (copy, errbuf, sizeof errbuf);
+  free (copy);
+  if (tree == NULL)
+    {
+      if (err != NULL)
+        {
+          /* yajl's text is multi-line ("parse error: ...\n  <context>\n  (right here) ------^");
+             keep the first line, which says what went wrong, and fold the rest in. */
+          char *p, *q;
+          for (p = errbuf; *p == ' ' || *p == '\n'; p++)
+            ;
+          for (q = p; *q; q++)
+            if (*q == '\n' || *q == '\t')
+              *q = ' ';
+          while (q > p && q[-1] == ' ')
+            *--q = '\0';
+          if (asprintf (err, "invalid JSON: %s", *p ? p : "syntax error") < 0)
+            *err = NULL;
+        }
+      return NULL;
+    }
+  return (json_value *) tree;
+}
+
+void
+json_value_free (json_value *v)
+{
+  if (v != NULL)
+    yajl_tree_free (V (v));
+}
+
+json_type
+json_typeof (const json_value *v)
+{
+  switch (V (v)->type)
+    {
+    case yajl_t_string:
+      return JSON_STRING;
+    case yajl_t_number:
+      return JSON_NUMBER;
+    case yajl_t_object:
+      return JSON_OBJECT;
+    case yajl_t_array:
+      return JSON_ARRAY;
+    case yajl_t_true:
+    case yajl_t_false:
+      return JSON_BOOL;
+    case yajl_t_null:
+    case yajl_t_any:
+    default:
+      return JSON_NULL;
+    }
+}
+
+const char *
+json_type_name (json_type t)
+{
+  switch (t)
+    {
+    case JSON_NULL:
+      return "null";
+    case JSON_BOOL:
+      return "a boolean";
+    case JSON_NUMBER:
+      return "a number";
+    case JSON_STRING:
+      return "a string";
+    case JSON_ARRAY:
+      return "an array";
+    case JSON_OBJECT:
+      return "an object";
+    }
+  return "unknown";
+}
+
+bool
+json_get_bool (const json_value *v, bool *ret)
+{
+  if (v == NULL)
+    return false;
+  if (V (v)->type == yajl_t_true || V (v)->type == yajl_t_false)
+    {
+      *ret = V (v)->type == yajl_t_true;
+      return true;
+    }
+  return false;
+}
+
+/* The number's literal text, which yajl keeps: integers beyond int64 (uint64 limits such as
+   RLIM_INFINITY) are read from it rather than from yajl's lossy long long / double. */
+static const char *
+number_text (const json_value *v)
+{
+  if (v == NULL || V (v)->type != yajl_t_number)
+    return NULL;
+  return V (v)->u.number.r;
+}
+
+static bool
+is_integer_literal (const char *s)
+{
+  if (*s == '-')
+    s++;
+  if (*s < '0' || *s > '9')
+    return false;
+  for (; *s; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+bool
+json_get_int64 (const json_value *v, int64_t *ret)
+{
+  const char *s = number_text (v);
+  long long n;
+  char *end;
+
+  if (s == NULL || !is_integer_literal (s))
+    return false;
+  errno = 0;
+  n = strtoll (s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  *ret = n;
+  return true;
+}
+
+bool
+json_get_uint64 (const json_value *v, uint64_t *ret)
+{
+  const char *s = number_text (v);
+  unsigned long long n;
+  char *end;
+
+  if (s == NULL || !is_integer_literal (s) || s[0] == '-')
+    return false;
+  errno = 0;
+  n = strtoull (s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  *ret = n;
+  return true;
+}
+
+bool
+json_get_double (const json_value *v, double *ret)
+{
+  const char *s = number_text (v);
+  double d;
+  char *end;
+
+  if (s == NULL)
+    return false;
+  errno = 0;
+  d = strtod (s, &end);
+  if (errno != 0 || *end != '\0' || !isfinite (d))
+    return false;
+  *ret = d;
+  return true;
+}
+
+const char *
+json_get_string (const json_value *v)
+{
+  if (v == NULL || V (v)->type != yajl_t_string)
+    return NULL;
+  return V (v)->u.string;
+}
+
+size_t
+json_array_len (const json_value *v)
+{
+  if (v == NULL || V (v)->type != yajl_t_array)
+    return 0;
+  return V (v)->u.array.len;
+}
+
+const json_value *
+json_array_get (const json_value *v, size_t i)
+{
+  if (i >= json_array_len (v))
+    return NULL;
+  return J (V (v)->u.array.values[i]);
+}
+
+size_t
+json_object_len (const json_value *v)
+{
+  if (v == NULL || V (v)->type != yajl_t_object)
+    return 0;
+  return V (v)->u.object.len;
+}
+
+const char *
+json_object_key (const json_value *v, size_t i)
+{
+  if (i >= json_object_len (v))
+    return NULL;
+  return V (v)->u.object.keys[i];
+}
+
+const json_value *
+json_object_value (const json_value *v, size_t i)
+{
+  if (i >= json_object_len (v))
+    return NULL;
+  return J (V (v)->u.object.values[i]);
+}
+
+const json_value *
+json_object_get (const json_value *v, const char *key)
+{
+  size_t i, n = json_object_len (v);
+
+  /* Last one wins on duplicate keys, as with encoding/json (runc) */
+  for (i = n; i > 0; i--)
+    if (strcmp (V (v)->u.object.keys[i - 1], key) == 0)
+      return J (V (v)->u.object.values[i - 1]);
+  return NULL;
+}
+
+/* ---- writer ---- */
+
+struct json_gen
+{
+  yajl_gen g;
+  yajl_gen_status status;
+};
+
+json_gen *
+json_gen_new (bool pretty)
+{
+  json_gen *g = calloc (1, sizeof *g);
+
+  if (g == NULL)
+    return NULL;
+  g->g = yajl_gen_alloc (NULL);
+  if (g->g == NULL)
+    {
+      free (g);
+      return NULL;
+    }
+  if (pretty)
+    {
+      yajl_gen_config (g->g, yajl_gen_beautify, 1);
+      yajl_gen_config (g->g, yajl_gen_indent_string, "  ");
+    }
+  /* Do not escape '/': paths stay readable, as encoding/json writes them. */
+  yajl_gen_config (g->g, yajl_gen_validate_utf8, 1);
+  g->status = yajl_gen_status_ok;
+  return g;
+}
+
+void
+json_gen_free (json_gen *g)
+{
+  if (g == NULL)
+    return;
+  yajl_gen_free (g->g);
+  free (g);
+}
+
+#define GEN(g, call)                                                                                                  \
+  do                                                                                                                  \
+    {                                                                                                                 \
+      if ((g) != NULL && (g)->status == yajl_gen_status_ok)                                                           \
+        (g)->status = (call);                                                                                         \
+    }                                                                                                                 \
+  while (0)
+
+void
+json_gen_object_open (json_gen *g)
+{
+  GEN (g, yajl_gen_map_open (g->g));
+}
+
+void
+json_gen_object_close (json_gen *g)
+{
+  GEN (g, yajl_gen_map_close (g->g));
+}
+
+void
+json_gen_array_open (json_gen *g)
+{
+  GEN (g, yajl_gen_array_open (g->g));
+}
+
+void
+json_gen_array_close (json_gen *g)
+{
+  GEN (g, yajl_gen_array_close (g->g));
+}
+
+void
+json_gen_key (json_gen *g, const char *key)
+{
+  GEN (g, yajl_gen_string (g->g, (const unsigned char *) key, strlen (key)));
+}
+
+void
+json_gen_string (json_gen *g, const char *s)
+{
+  if (s == NULL)
+    json_gen_null (g);
+  else
+    GEN (g, yajl_gen_string (g->g, (const unsigned char *) s, strlen (s)));
+}
+
+static void
+gen_number_text (json_gen *g, const char *text)
+{
+  GEN (g, yajl_gen_number (g->g, text, strlen (text)));
+}
+
+void
+json_gen_int64 (json_gen *g, int64_t v)
+{
+  char buf[32];
+
+  snprintf (buf, sizeof buf, "%" PRId64, v);
+  gen_number_text (g, buf);
+}
+
+void
+json_gen_uint64 (json_gen *g, uint64_t v)
+{
+  char buf[32];
+
+  snprintf (buf, sizeof buf, "%" PRIu64, v);
+  gen_number_text (g, buf);
+}
+
+void
+json_gen_double (json_gen *g, double v)
+{
+  GEN (g, yajl_gen_double (g->g, v));
+}
+
+void
+json_gen_bool (json_gen *g, bool v)
+{
+  GEN (g, yajl_gen_bool (g->g, v ? 1 : 0));
+}
+
+void
+json_gen_null (json_gen *g)
+{
+  GEN (g, yajl_gen_null (g->g));
+}
+
+static const char *
+gen_status_text (yajl_gen_status s)
+{
+  switch (s)
+    {
+    case yajl_gen_keys_must_be_strings:
+      return "object keys must be strings";
+    case yajl_max_depth_exceeded:
+      return "document nested too deeply";
+    case yajl_gen_in_error_state:
+    case yajl_gen_generation_complete:
+      return "misuse of the JSON writer";
+    case yajl_gen_invalid_number:
+      return "invalid number";
+    case yajl_gen_invalid_string:
+      return "string is not valid UTF-8";
+    case yajl_gen_no_buf:
+    case yajl_gen_status_ok:
+    default:
+      return "JSON writer error";
+    }
+}
+
+int
+json_gen_finish (json_gen *g, char **ret, size_t *ret_len, char **err)
+{
+  const unsigned char *buf;
+  size_t len;
+  char *out;
+
+  if (g == NULL)
+    {
+      if (err != NULL)
+        *err = strdup ("out of memory");
+      return -1;
+    }
+  if (g->status != yajl_gen_status_ok)
+    {
+      if (err != NULL)
+        *err = strdup (gen_status_text (g->status));
+      return -1;
+    }
+  if (yajl_gen_get_buf (g->g, &buf, &len) != yajl_gen_status_ok)
+    {
+      if (err != NULL)
+        *err = strdup ("JSON writer error");
+      return -1;
+    }
+  /* yajl's beautify mode ends with a newline; callers decide about trailing newlines. */
+  while (len > 0 && buf[len - 1] == '\n')
+    len--;
+  out = malloc (len + 1);
+  if (out == NULL)
+    {
+      if (err != NULL)
+        *err = strdup ("out of memory");
+      return -1;
+    }
+  memcpy (out, buf, len);
+  out[len] = '\0';
+  *ret = out;
+  if (ret_len != NULL)
+    *ret_len = len;
+  return 0;
+}

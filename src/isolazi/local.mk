@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: Apache-2.0
+# The `isolazi` front end: one file per command, each parses its flags and calls the core.
+bin_PROGRAMS += src/isolazi/isolazi
+src_isolazi_isolazi_SOURCES = \
+	src/isolazi/main.c src/isolazi/cli.c src/isolazi/cli.h \
+	src/isolazi/create.c src/isolazi/start.c src/isolazi/state.c src/isolazi/kill.c \
+	src/isolazi/delete.c src/isolazi/run.c src/isolazi/list.c src/isolazi/spec.c
+src_isolazi_isolazi_LDADD = $(ISOLAZI_CORE_LIBS)
