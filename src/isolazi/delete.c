@@ -1,1 +1,45 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+#include "cli.h"
+
+static const struct option longopts[] = {
+  { "force", no_argument, NULL, 'f' },
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+static const cli_verb_t verb = {
+  .name = "delete",
+  .args = "[OPTIONS] <container-id>",
+  .description = "Delete a stopped (or created) container and everything it holds: its state, its\n"
+                 "cgroup, and the processes left in it.\n",
+  .options = "  -f, --force                 kill a running container first (SIGKILL); deleting an\n"
+             "                              unknown container is then not an error\n",
+  .shortopts = "fh",
+  .longopts = longopts,
+};
+
+int
+cli_delete(cli_context_t *ctx, int argc, char **argv)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  bool first = true, force = false;
+  int c;
+
+  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
+    switch (c)
+      {
+      case 'f':
+        force = true;
+        break;
+      case CLI_EXIT_OK:
+        return 0;
+      default:
+        return 1;
+      }
+  if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
+    return 1;
+  if (isolazi_container_delete(&ctx->global, argv[optind], force, &err) < 0)
+    return cli_fail(&err);
+  return 0;
+}

@@ -1,7 +1,215 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-int main (void);
-int
-main (void)
+/* `isolazi [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]`: the global flags runc has, then one
+ * command from the table below. */
+#include "config.h"
+#include "cli.h"
+#include "cleanup.h"
+#include "container.h"
+#include "log.h"
+#include "utils.h"
+
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cli_help(cli_context_t *ctx, int argc, char **argv);
+
+/* One line per command; a new command is one line here plus its own file. */
+static const cli_command_t commands[] = {
+  { "create", "create a container", cli_create },
+  { "delete", "delete a container and the resources it holds", cli_delete },
+  { "kill", "send a signal (default: SIGTERM) to the container's init process", cli_kill },
+  { "list", "list the containers under the state root", cli_list },
+  { "run", "create and start a container, and wait for it unless detached", cli_run },
+  { "spec", "write a starter config.json into a bundle", cli_spec },
+  { "start", "start the user process of a created container", cli_start },
+  { "state", "print the state of a container as JSON", cli_state },
+  { "help", "show the list of commands, or the help of one command", cli_help },
+};
+
+static const cli_command_t *
+find_command(const char *name)
 {
-  return 0;
+  size_t i;
+
+  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+static void
+print_usage(void)
+{
+  size_t i;
+
+  printf("Usage: isolazi [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]\n\n"
+         "isolazi is an OCI container runtime: it creates and runs containers from OCI bundles\n"
+         "(a directory holding config.json and a root filesystem), with runc's command line.\n\n"
+         "Commands:\n");
+  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+  printf("\nGlobal options:\n"
+         "  --root DIR              state directory (default: /run/isolazi for root,\n"
+         "                          $XDG_RUNTIME_DIR/isolazi otherwise)\n"
+         "  --log FILE              write log records to FILE instead of stderr\n"
+         "  --log-format FORMAT     `text` (default) or `json`\n"
+         "  --debug                 also log debug records\n"
+         "  --systemd-cgroup        treat cgroupsPath as \"slice:prefix:name\" for systemd\n"
+         "  --rootless VALUE        `auto`, `true` or `false` (accepted for runc compatibility)\n"
+         "  --criu PATH             accepted for runc compatibility, ignored\n"
+         "  -h, --help              show this help\n"
+         "  -v, --version           print the version\n"
+         "\nRun `isolazi COMMAND --help` for the options of a command.\n");
+  fflush(stdout);
+}
+
+static void
+print_version(void)
+{
+  const struct scmp_version *v = seccomp_version();
+
+  printf("isolazi version %s\ncommit: %s\nspec: %s\n", PACKAGE_VERSION, ISOLAZI_COMMIT, ISOLAZI_SPEC_VERSION);
+  if (v != NULL)
+    printf("libseccomp: %u.%u.%u\n", v->major, v->minor, v->micro);
+  fflush(stdout);
+}
+
+/* `isolazi help [COMMAND]`: the same text as `isolazi COMMAND --help`. */
+static int
+cli_help(cli_context_t *ctx, int argc, char **argv)
+{
+  const cli_command_t *cmd;
+  char help_flag[] = "--help";
+  char *sub_argv[3];
+
+  if (argc < 2)
+    {
+      print_usage();
+      return 0;
+    }
+  cmd = find_command(argv[1]);
+  if (cmd == NULL)
+    return cli_usage_error(NULL, "unknown command `%s`", argv[1]);
+  if (cmd->handler == cli_help)
+    {
+      print_usage();
+      return 0;
+    }
+  sub_argv[0] = argv[1];
+  sub_argv[1] = help_flag;
+  sub_argv[2] = NULL;
+  return cmd->handler(ctx, 2, sub_argv);
+}
+
+enum
+{
+  OPT_ROOT = 1000,
+  OPT_LOG,
+  OPT_LOG_FORMAT,
+  OPT_DEBUG,
+  OPT_SYSTEMD_CGROUP,
+  OPT_ROOTLESS,
+  OPT_CRIU,
+};
+
+static const struct option global_longopts[] = {
+  { "root", required_argument, NULL, OPT_ROOT },
+  { "log", required_argument, NULL, OPT_LOG },
+  { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+  { "debug", no_argument, NULL, OPT_DEBUG },
+  { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
+  { "rootless", required_argument, NULL, OPT_ROOTLESS },
+  { "criu", required_argument, NULL, OPT_CRIU },
+  { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, 'v' },
+  { NULL, 0, NULL, 0 },
+};
+
+static const cli_verb_t global_verb = {
+  .name = NULL,
+  .shortopts = "hv",
+  .longopts = global_longopts,
+};
+
+int
+main(int argc, char **argv)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  cleanup_free char *root = NULL;
+  const char *log_path = NULL, *log_format_text = NULL, *rootless = NULL;
+  isolazi_log_format_t log_format = ISOLAZI_LOG_FORMAT_TEXT;
+  bool debug = false, first = true;
+  const cli_command_t *cmd;
+  cli_context_t ctx;
+  int c;
+
+  memset(&ctx, 0, sizeof ctx);
+  while ((c = cli_getopt(&global_verb, argc, argv, &first)) != CLI_DONE)
+    {
+      switch (c)
+        {
+        case CLI_EXIT_ERROR:
+          return 1;
+        case 'h':
+          print_usage();
+          return 0;
+        case 'v':
+          print_version();
+          return 0;
+        case OPT_ROOT:
+          free(root);
+          root = isolazi_abspath(optarg, &err);
+          if (root == NULL)
+            return cli_fail(&err);
+          break;
+        case OPT_LOG:
+          log_path = optarg;
+          break;
+        case OPT_LOG_FORMAT:
+          log_format_text = optarg;
+          break;
+        case OPT_DEBUG:
+          debug = true;
+          break;
+        case OPT_SYSTEMD_CGROUP:
+          ctx.global.systemd_cgroup = true;
+          break;
+        case OPT_ROOTLESS:
+          rootless = optarg;
+          break;
+        case OPT_CRIU:
+          break; /* no checkpoint/restore: accepted so that runc command lines work */
+        default:
+          return cli_usage_error(NULL, "unexpected option `%c`", c);
+        }
+    }
+
+  /* Set the log up first, so that every later error (even a bad flag value) lands in it. */
+  if (log_format_text != NULL && isolazi_log_format_parse(log_format_text, &log_format, &err) < 0)
+    {
+      (void)isolazi_log_init(log_path, ISOLAZI_LOG_FORMAT_TEXT, debug, NULL);
+      return cli_fail(&err);
+    }
+  if (isolazi_log_init(log_path, log_format, debug, &err) < 0)
+    return cli_fail(&err);
+  if (rootless != NULL && strcmp(rootless, "auto") != 0 && strcmp(rootless, "true") != 0
+      && strcmp(rootless, "false") != 0)
+    return cli_usage_error(NULL, "invalid value `%s` for `--rootless`: expected `auto`, `true` or `false`", rootless);
+
+  if (root == NULL)
+    root = isolazi_default_root();
+  ctx.global.root = root;
+
+  if (optind >= argc)
+    {
+      print_usage();
+      return 0;
+    }
+  cmd = find_command(argv[optind]);
+  if (cmd == NULL)
+    return cli_usage_error(NULL, "unknown command `%s`", argv[optind]);
+  isolazi_debug("isolazi %s: root `%s`", cmd->name, root);
+  return cmd->handler(&ctx, argc - optind, argv + optind);
 }

@@ -1,1 +1,34 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+#include "cli.h"
+
+static const struct option longopts[] = {
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+static const cli_verb_t verb = {
+  .name = "start",
+  .args = "<container-id>",
+  .description = "Start the user process of a container made by `isolazi create`.  Nothing is printed\n"
+                 "on success; the process runs with the stdio the container was created with.\n",
+  .shortopts = "h",
+  .longopts = longopts,
+};
+
+int
+cli_start(cli_context_t *ctx, int argc, char **argv)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  bool first = true;
+  int c;
+
+  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
+    if (c == CLI_EXIT_OK || c == CLI_EXIT_ERROR)
+      return c == CLI_EXIT_OK ? 0 : 1;
+  if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
+    return 1;
+  if (isolazi_container_start(&ctx->global, argv[optind], &err) < 0)
+    return cli_fail(&err);
+  return 0;
+}

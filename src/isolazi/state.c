@@ -1,1 +1,39 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+#include "cli.h"
+#include "cleanup.h"
+
+#include <stdio.h>
+
+static const struct option longopts[] = {
+  { "help", no_argument, NULL, 'h' },
+  { NULL, 0, NULL, 0 },
+};
+
+static const cli_verb_t verb = {
+  .name = "state",
+  .args = "<container-id>",
+  .description = "Print the state of a container as a JSON document: ociVersion, id, pid, status\n"
+                 "(created, running, paused or stopped), bundle, rootfs, created, annotations, owner.\n",
+  .shortopts = "h",
+  .longopts = longopts,
+};
+
+int
+cli_state(cli_context_t *ctx, int argc, char **argv)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  cleanup_free char *json = NULL;
+  bool first = true;
+  int c;
+
+  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
+    if (c == CLI_EXIT_OK || c == CLI_EXIT_ERROR)
+      return c == CLI_EXIT_OK ? 0 : 1;
+  if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
+    return 1;
+  if (isolazi_container_state(&ctx->global, argv[optind], &json, &err) < 0)
+    return cli_fail(&err);
+  printf("%s\n", json);
+  return fflush(stdout) == 0 ? 0 : 1;
+}

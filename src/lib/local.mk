@@ -6,6 +6,7 @@ src_lib_libisolazi_a_SOURCES = \
 	src/lib/error.c src/lib/error.h \
 	src/lib/log.c src/lib/log.h \
 	src/lib/utils.c src/lib/utils.h \
+	src/lib/paths.c \
 	src/lib/signals.c src/lib/signals.h \
 	src/lib/spec.c src/lib/spec.h \
 	src/lib/state.c src/lib/state.h \
