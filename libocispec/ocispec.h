@@ -26,7 +26,7 @@ typedef struct oci_string_map
 } oci_string_map;
 
 /* Returns the value for key, or NULL. */
-const char *oci_string_map_get (const oci_string_map *m, const char *key);
+const char *oci_string_map_get(const oci_string_map *m, const char *key);
 
 /* ---- process ---- */
 
@@ -203,7 +203,7 @@ typedef struct oci_device
 typedef struct oci_device_cgroup
 {
   bool allow;
-  char *type; /* a c b; NULL = all */
+  char *type;    /* a c b; NULL = all */
   int64_t major; /* absent = all */
   bool major_present;
   int64_t minor;
@@ -456,6 +456,10 @@ typedef struct oci_state
   bool pid_present;
   char *bundle;
   oci_string_map annotations;
+  /* runc's additions to the state document (`runc state` prints them; tools read them) */
+  char *rootfs;
+  char *created; /* RFC 3339 with nanoseconds */
+  char *owner;
 } oci_state;
 
 /* features.json (runtime-spec features.md) as `isolazi features` prints it. */
@@ -475,28 +479,44 @@ typedef struct oci_features_seccomp
   size_t supported_flags_len;
 } oci_features_seccomp;
 
+/* runtime-spec features.md: every member is optional, hence the _present flags and pointers. */
+typedef struct oci_features_enabled
+{
+  bool enabled;
+  bool enabled_present;
+} oci_features_enabled;
+
+typedef struct oci_features_cgroup
+{
+  bool v1;
+  bool v1_present;
+  bool v2;
+  bool v2_present;
+  bool systemd;
+  bool systemd_present;
+  bool systemd_user; /* JSON "systemdUser" */
+  bool systemd_user_present;
+  bool rdma;
+  bool rdma_present;
+} oci_features_cgroup;
+
+typedef struct oci_features_mount_extensions
+{
+  oci_features_enabled *idmap;
+} oci_features_mount_extensions;
+
 typedef struct oci_features_linux
 {
   char **namespaces;
   size_t namespaces_len;
   char **capabilities;
   size_t capabilities_len;
-  /* cgroup */
-  bool cgroup_present;
-  bool cgroup_v1;
-  bool cgroup_v2;
-  bool cgroup_systemd;
-  bool cgroup_systemd_user;
-  bool cgroup_rdma;
+  oci_features_cgroup *cgroup;
   oci_features_seccomp *seccomp;
-  bool apparmor_present;
-  bool apparmor_enabled;
-  bool selinux_present;
-  bool selinux_enabled;
-  bool intel_rdt_present;
-  bool intel_rdt_enabled;
-  bool mount_extensions_present;
-  bool idmap_mounts_enabled; /* mountExtensions.idmap.enabled */
+  oci_features_enabled *apparmor;
+  oci_features_enabled *selinux;
+  oci_features_enabled *intel_rdt; /* JSON "intelRdt" */
+  oci_features_mount_extensions *mount_extensions;
 } oci_features_linux;
 
 typedef struct oci_features
@@ -518,35 +538,45 @@ typedef struct oci_features
  * On failure the parsers return NULL and set *err to a malloc'd message of the form
  *   "<source>: <json.path>: <reason>"  (path omitted for whole-document errors). */
 
-oci_config *oci_config_parse (const char *source, const char *text, size_t len, char **err);
-oci_config *oci_config_parse_file (const char *path, char **err);
+oci_config *oci_config_parse(const char *source, const char *text, size_t len, char **err);
+oci_config *oci_config_parse_file(const char *path, char **err);
 /* The process object alone, as `exec --process FILE` takes it. */
-oci_process *oci_process_parse (const char *source, const char *text, size_t len, char **err);
-oci_state *oci_state_parse (const char *source, const char *text, size_t len, char **err);
-oci_features *oci_features_parse (const char *source, const char *text, size_t len, char **err);
+oci_process *oci_process_parse(const char *source, const char *text, size_t len, char **err);
+oci_state *oci_state_parse(const char *source, const char *text, size_t len, char **err);
+oci_features *oci_features_parse(const char *source, const char *text, size_t len, char **err);
+/* linux.resources alone, as `update --resources FILE` takes it. */
+oci_resources *oci_resources_parse(const char *source, const char *text, size_t len, char **err);
 
-void oci_config_free (oci_config *c);
-void oci_process_free (oci_process *p);
-void oci_state_free (oci_state *s);
-void oci_features_free (oci_features *f);
+void oci_config_free(oci_config *c);
+void oci_process_free(oci_process *p);
+void oci_state_free(oci_state *s);
+void oci_features_free(oci_features *f);
+void oci_resources_free(oci_resources *r);
 
 /* Writers: a malloc'd JSON document (pretty: 2-space indent as runc spec writes it).
  * Absent optional fields are not written, so parse → write → parse round-trips. */
-char *oci_config_write (const oci_config *c, bool pretty, char **err);
-char *oci_process_write (const oci_process *p, bool pretty, char **err);
-char *oci_state_write (const oci_state *s, bool pretty, char **err);
-char *oci_features_write (const oci_features *f, bool pretty, char **err);
+char *oci_config_write(const oci_config *c, bool pretty, char **err);
+char *oci_process_write(const oci_process *p, bool pretty, char **err);
+char *oci_state_write(const oci_state *s, bool pretty, char **err);
+char *oci_features_write(const oci_features *f, bool pretty, char **err);
+char *oci_resources_write(const oci_resources *r, bool pretty, char **err);
 
 /* Semantic validation of a parsed config beyond types: required fields (ociVersion, root.path,
  * process.cwd absolute, process.args non-empty), enumerations (namespace types, mount
  * propagation, device types, seccomp actions/operators, rlimit names, rootfsPropagation),
  * duplicate namespace types, absolute mount destinations.  Returns 0, or -1 with *err naming
  * the path ("config.json: linux.namespaces[2].type: unknown namespace type \"foo\""). */
-int oci_config_validate (const char *source, const oci_config *c, char **err);
-int oci_process_validate (const char *source, const oci_process *p, char **err);
+int oci_config_validate(const char *source, const oci_config *c, char **err);
+int oci_process_validate(const char *source, const oci_process *p, char **err);
 
 /* Strict mode: list the keys of the document that the model does not know, one JSON path per
  * entry (NULL-terminated, malloc'd).  For `isolazi spec --validate`-style checks and tests. */
-char **oci_config_unknown_keys (const char *text, size_t len, char **err);
+char **oci_config_unknown_keys(const char *text, size_t len, char **err);
+char **oci_process_unknown_keys(const char *text, size_t len, char **err);
+/* Frees a list from the *_unknown_keys functions. */
+void oci_string_list_free(char **list);
+
+/* Deep comparison of two models (for round-trip checks). */
+bool oci_config_equal(const oci_config *a, const oci_config *b);
 
 #endif
