@@ -288,8 +288,8 @@ json_gen_new (bool pretty)
       yajl_gen_config (g->g, yajl_gen_beautify, 1);
       yajl_gen_config (g->g, yajl_gen_indent_string, "  ");
     }
-  /* Do not escape '/': paths stay readable, as encoding/json writes them. */
-  yajl_gen_config (g->g, yajl_gen_validate_utf8, 1);
+  /* No UTF-8 validation: paths and ids are bytes, and a state file must still be written for a
+     bundle whose path is not UTF-8.  '/' is not escaped, so paths stay readable. */
   g->status = yajl_gen_status_ok;
   return g;
 }

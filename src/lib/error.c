@@ -30,7 +30,13 @@ isolazi_error_setv (isolazi_error_t *err, int errnum, const char *fmt, va_list a
     text = NULL;
   if (text != NULL && errnum != 0)
     {
-      if (asprintf (&msg, "%s: %s", text, strerror (errnum)) < 0)
+      char cause[256];
+      /* Lower-case errno text, as Go (and so runc) writes it: clients match on it, e.g. podman
+         maps "no such file or directory" to exit code 127. */
+      snprintf (cause, sizeof cause, "%s", strerror (errnum));
+      if (cause[0] >= 'A' && cause[0] <= 'Z' && !(cause[1] >= 'A' && cause[1] <= 'Z'))
+        cause[0] = (char) (cause[0] - 'A' + 'a');
+      if (asprintf (&msg, "%s: %s", text, cause) < 0)
         msg = NULL;
       free (text);
     }

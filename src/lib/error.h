@@ -15,7 +15,8 @@ typedef struct isolazi_error
 
 #define ISOLAZI_ERROR_INIT { 0, NULL }
 
-/* Set the error.  With errnum != 0 the message ends in ": <strerror(errnum)>".
+/* Set the error.  With errnum != 0 the message ends in ": <strerror(errnum)>", lower-cased as Go
+ * writes it ("no such file or directory").
  * Always returns -1 so that callers can write `return isolazi_error_set (...)`.
  * If an error is already set it is replaced. */
 int isolazi_error_set (isolazi_error_t *err, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));

@@ -1,1 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* The container's init: the child the runtime creates with clone3.  It finishes the setup from
+ * inside the new namespaces, reports READY, waits for `start`, and execs the user process.
+ * Every error goes back to the runtime over the sync socket (or to `start` over its
+ * connection) with errno and text. */
+#ifndef ISOLAZI_INIT_H
+#define ISOLAZI_INIT_H
+
+#include <stdbool.h>
+#include "namespaces.h"
+#include "ocispec.h"
+
+typedef struct isolazi_init_args
+{
+  const oci_config *cfg;
+  const char *id;
+  const char *rootfs; /* absolute host path */
+  const isolazi_ns_plan_t *plan;
+  const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
+  int sync_fd; /* SOCK_SEQPACKET to the runtime */
+  int start_fd; /* listening socket `start` connects to */
+  int console_fd; /* connected --console-socket, or -1 */
+  unsigned int preserve_fds;
+  bool no_pivot;
+  bool no_new_keyring;
+  bool runtime_hooks; /* prestart or createRuntime hooks exist: ask the runtime to run them */
+} isolazi_init_args_t;
+
+void isolazi_init_main (const isolazi_init_args_t *a) __attribute__ ((noreturn));
+
+/* Deciding, unit-testable: is this sysctl isolated by a namespace the container has?
+ * Returns 0, or -1 naming the key and the namespace it needs. */
+int isolazi_sysctl_check (const char *key, const isolazi_ns_plan_t *plan, isolazi_error_t *err);
+
+#endif
