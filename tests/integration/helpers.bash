@@ -1,0 +1,325 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared setup for the integration suite.  Every test gets its own --root, bundle (a copy of a
+# busybox rootfs plus the static payload), container ids and cgroup, and a teardown that
+# force-deletes its containers and then fails the test if anything leaked.
+#
+# Environment:
+#   ISOLAZI_RUNTIME   runtime to test: a path or a name on PATH (e.g. `runc`); default: the
+#                     built src/isolazi/isolazi
+#   ISOLAZI_BUILDDIR  build directory holding src/isolazi/isolazi and tests/payload/payload
+#                     (default: the source tree, for in-tree builds)
+
+bats_require_minimum_version 1.5.0
+
+INTEGRATION_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SRCDIR="$(cd "$INTEGRATION_DIR/../.." && pwd)"
+BUILDDIR="${ISOLAZI_BUILDDIR:-$SRCDIR}"
+
+if [ -n "${ISOLAZI_RUNTIME:-}" ]; then
+	RUNTIME="$(command -v "$ISOLAZI_RUNTIME" || echo "$ISOLAZI_RUNTIME")"
+else
+	RUNTIME="$BUILDDIR/src/isolazi/isolazi"
+fi
+RUNTIME_NAME="$(basename "$RUNTIME")"
+case "$RUNTIME_NAME" in
+isolazi*) RUNTIME_NAME=isolazi ;;
+runc*) RUNTIME_NAME=runc ;;
+esac
+export RUNTIME RUNTIME_NAME
+
+CGROUP_PARENT=isolazi-test
+
+# A template bundle (busybox rootfs + payload), made once per bats run and copied per test.
+template_dir() {
+	echo "$BATS_RUN_TMPDIR/template"
+}
+
+build_payload() {
+	local out="$1" built="$BUILDDIR/tests/payload/payload"
+	if [ -x "$built" ]; then
+		cp "$built" "$out"
+	else
+		# Running without a build (e.g. against runc): compile it the same way the build does.
+		cc -static -O1 -Wall -Wextra -Werror -o "$out" "$SRCDIR/tests/payload/payload.c"
+	fi
+}
+
+make_template() {
+	local t
+	t="$(template_dir)"
+	exec 9>"$BATS_RUN_TMPDIR/template.lock"
+	flock 9
+	if [ ! -e "$t/.done" ]; then
+		rm -rf "$t"
+		build_payload "$BATS_RUN_TMPDIR/payload"
+		bash "$SRCDIR/contrib/mkbundle.sh" "$t" --payload "$BATS_RUN_TMPDIR/payload" >&2
+		touch "$t/.done"
+	fi
+	exec 9>&-
+}
+
+# ---- guards ------------------------------------------------------------------------------
+# requires root|runc|isolazi|cgroup_v1|hybrid|perf|...: skip the test with a reason.
+requires() {
+	local req
+	for req in "$@"; do
+		case "$req" in
+		root) [ "$(id -u)" -eq 0 ] || skip "requires root" ;;
+		runc) [ "$RUNTIME_NAME" = runc ] || skip "requires runc (runtime is $RUNTIME_NAME)" ;;
+		isolazi) [ "$RUNTIME_NAME" = isolazi ] || skip "requires isolazi (runtime is $RUNTIME_NAME)" ;;
+		cgroup_v1) [ -d /sys/fs/cgroup/pids ] || skip "requires cgroup v1 controllers" ;;
+		hybrid) [ -d /sys/fs/cgroup/unified ] || skip "requires hybrid cgroups" ;;
+		cgroupns) [ -e /proc/self/ns/cgroup ] || skip "requires cgroup namespaces" ;;
+		*) skip "unknown requirement: $req" ;;
+		esac
+	done
+}
+
+# Behaviour isolazi defines on purpose where runc differs (or has a known bug): skip under
+# other runtimes and say why.
+isolazi_only() {
+	[ "$RUNTIME_NAME" = isolazi ] || skip "isolazi only: $*"
+}
+
+# ---- per-test setup ----------------------------------------------------------------------
+setup_bundle() {
+	requires root
+	[ -x "$RUNTIME" ] || skip "runtime not built: $RUNTIME"
+	make_template
+	CID="t${BATS_SUITE_TEST_NUMBER:-$BATS_TEST_NUMBER}-$$"
+	CID2="$CID-b"
+	ROOT="$BATS_TEST_TMPDIR/root"
+	BUNDLE="$BATS_TEST_TMPDIR/bundle"
+	PIDS_FILE="$BATS_TEST_TMPDIR/pids"
+	LOGN=0
+	mkdir -p "$ROOT"
+	cp -a "$(template_dir)" "$BUNDLE"
+	rm -f "$BUNDLE/.done"
+	: >"$PIDS_FILE"
+	update_config ".linux.cgroupsPath = \"/$CGROUP_PARENT/$CID\""
+	export CID CID2 ROOT BUNDLE
+}
+
+# update_config JQ_EXPR [BUNDLE]: edit config.json in place.
+update_config() {
+	local cfg="${2:-$BUNDLE}/config.json"
+	jq "$1" "$cfg" >"$cfg.new"
+	mv "$cfg.new" "$cfg"
+}
+
+# set_args ARG...: process.args as given.
+set_args() {
+	local json="[" a sep=""
+	# One --arg per element: arguments may hold newlines or look like jq options.
+	for a in "$@"; do
+		json+="$sep$(jq -n --arg a "$a" '$a')"
+		sep=","
+	done
+	update_config ".process.args = $json]"
+}
+
+# A second bundle sharing the template, with its own cgroup; echoes nothing, sets BUNDLE2.
+setup_bundle2() {
+	BUNDLE2="$BATS_TEST_TMPDIR/bundle2"
+	cp -a "$(template_dir)" "$BUNDLE2"
+	rm -f "$BUNDLE2/.done"
+	update_config ".linux.cgroupsPath = \"/$CGROUP_PARENT/$CID2\"" "$BUNDLE2"
+	export BUNDLE2
+}
+
+# ---- running the runtime -----------------------------------------------------------------
+# runtime ARGS...: the runtime with this test's --root.
+runtime() {
+	"$RUNTIME" --root "$ROOT" "$@"
+}
+
+# rt ARGS...: like bats `run runtime ARGS` but with stdio on a file, for verbs that leave a
+# container process holding the caller's stdout (create, run -d): a pipe would never close.
+# Sets $status, $output (what was written until the runtime exited) and $LOG (the file, to
+# which the container keeps writing).
+rt() {
+	LOGN=$((LOGN + 1))
+	LOG="$BATS_TEST_TMPDIR/rt.$LOGN.log"
+	status=0
+	"$RUNTIME" --root "$ROOT" "$@" </dev/null >"$LOG" 2>&1 || status=$?
+	output="$(cat "$LOG")"
+	# Shown by bats only when the test fails.
+	echo "# $RUNTIME_NAME $* -> $status: $output" >&2
+}
+
+# create_container [ID [BUNDLE]]: create and assert success; records the pid.
+create_container() {
+	local id="${1:-$CID}" bundle="${2:-$BUNDLE}"
+	rt create --bundle "$bundle" "$id"
+	if [ "$status" -ne 0 ]; then
+		echo "create $id failed ($status): $output" >&2
+		return 1
+	fi
+	record_pid "$id"
+}
+
+# run_detached [ID [BUNDLE]]: create + start (a running container) and assert success.
+start_container() {
+	local id="${1:-$CID}" bundle="${2:-$BUNDLE}"
+	create_container "$id" "$bundle"
+	run runtime start "$id"
+	if [ "$status" -ne 0 ]; then
+		echo "start $id failed ($status): $output" >&2
+		return 1
+	fi
+}
+
+state_field() {
+	runtime state "$1" | jq -r ".$2"
+}
+
+container_pid() {
+	state_field "${1:-$CID}" pid
+}
+
+record_pid() {
+	local pid
+	pid="$(container_pid "$1" 2>/dev/null || true)"
+	if [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != null ]; then
+		echo "$pid" >>"$PIDS_FILE"
+	fi
+}
+
+# wait_status ID STATUS [TRIES]: poll `state` until it reports STATUS (0.1 s steps).
+wait_status() {
+	local id="$1" want="$2" tries="${3:-50}" got=""
+	while [ "$tries" -gt 0 ]; do
+		got="$(state_field "$id" status 2>/dev/null || true)"
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	echo "container $id: status \"$got\", wanted \"$want\"" >&2
+	return 1
+}
+
+# wait_file PATH [TRIES]: poll until PATH exists.
+wait_file() {
+	local tries="${2:-50}"
+	while [ "$tries" -gt 0 ]; do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# ns_inode PID TYPE: the namespace inode of a process (e.g. `net:[4026531840]`).
+ns_inode() {
+	readlink "/proc/$1/ns/$2"
+}
+
+# Assert $output contains every argument.
+assert_contains() {
+	local s
+	for s in "$@"; do
+		if [[ "$output" != *"$s"* ]]; then
+			echo "expected output to contain: $s" >&2
+			echo "output was: $output" >&2
+			return 1
+		fi
+	done
+}
+
+# Assert an error message: the isolazi text under isolazi, the shared part otherwise.
+assert_error() {
+	local isolazi_text="$1" shared="$2"
+	if [ "$RUNTIME_NAME" = isolazi ]; then
+		assert_contains "$isolazi_text"
+	else
+		assert_contains "$shared"
+	fi
+}
+
+# ---- leak checks -------------------------------------------------------------------------
+cgroup_dirs() {
+	local id="$1"
+	compgen -G "/sys/fs/cgroup/*/$CGROUP_PARENT/$id" || true
+}
+
+# Processes whose cgroup says they belong to this test.
+test_processes() {
+	local f
+	for f in /proc/[0-9]*/cgroup; do
+		if grep -qE ":/$CGROUP_PARENT/$CID(-b)?(/|$)" "$f" 2>/dev/null; then
+			f="${f#/proc/}"
+			echo "${f%/cgroup}"
+		fi
+	done
+}
+
+alive() {
+	local st
+	st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# leaks: print everything this test left behind, one line each.
+leaks() {
+	local id d pid
+	if [ -d "$ROOT" ] && [ -n "$(ls -A "$ROOT")" ]; then
+		echo "state left under --root $ROOT: $(ls -A "$ROOT" | tr '\n' ' ')"
+	fi
+	for d in "$BUNDLE" "${BUNDLE2:-}"; do
+		[ -n "$d" ] || continue
+		if awk -v b="$d" '$5 == b || index($5, b "/") == 1 {found = 1} END {exit !found}' /proc/self/mountinfo; then
+			echo "mount left under $d: $(awk -v b="$d" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | tr '\n' ' ')"
+		fi
+	done
+	for id in "$CID" "$CID2"; do
+		for d in $(cgroup_dirs "$id"); do
+			echo "cgroup left: $d"
+		done
+	done
+	for pid in $(test_processes) $(sort -u "$PIDS_FILE"); do
+		if alive "$pid"; then
+			echo "process left: $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null))"
+		fi
+	done | sort -u
+}
+
+teardown_bundle() {
+	[ -n "${ROOT:-}" ] || return 0
+	local id found tries=30 ret=0 d
+	for id in "$CID" "$CID2" $(ls "$ROOT" 2>/dev/null); do
+		"$RUNTIME" --root "$ROOT" delete --force "$id" </dev/null >/dev/null 2>&1 || true
+	done
+	# Give a SIGKILLed init a moment to be reaped before calling it a leak.
+	while [ $tries -gt 0 ]; do
+		found="$(leaks)"
+		[ -z "$found" ] && break
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	if [ -n "$found" ]; then
+		echo "LEAKED after the test:" >&2
+		echo "$found" >&2
+		ret=1
+	fi
+	# Clean up anyway so one leak does not cascade into the following tests.
+	for pid in $(test_processes); do kill -9 "$pid" 2>/dev/null || true; done
+	for id in "$CID" "$CID2"; do
+		for d in $(cgroup_dirs "$id"); do rmdir "$d" 2>/dev/null || true; done
+	done
+	for d in "$BUNDLE" "${BUNDLE2:-}"; do
+		[ -n "$d" ] || continue
+		awk -v b="$d" 'index($5, b) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	done
+	return $ret
+}
+
+# Default hooks; a file that needs more defines its own and calls these.
+setup() {
+	setup_bundle
+}
+
+teardown() {
+	teardown_bundle
+}
