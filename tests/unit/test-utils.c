@@ -17,6 +17,16 @@
 /* The testable half of isolazi_default_root (src/lib/paths.c, deliberately not in a header). */
 char *isolazi_default_root_for(uid_t euid, const char *xdg_runtime_dir);
 
+/* A known bug, reported but not fixed yet: TAP's "# TODO" makes it an expected failure.
+ * (tap_ok would count it as a failure in the exit status.) */
+static void
+tap_todo(const char *what, const char *why)
+{
+  tap_count++;
+  printf("not ok %d - %s # TODO %s\n", tap_count, what, why);
+  fflush(stdout);
+}
+
 static char tmpdir[] = "/tmp/isolazi-test-utils.XXXXXX";
 
 static void
@@ -143,7 +153,9 @@ test_files(void)
   {
     mode_t mask = umask(0);
     umask(mask);
-    tap_ok(stat(path, &st) == 0 && (st.st_mode & 07777) == (0600 & ~mask), "mode 0600 (%o)", st.st_mode & 07777);
+    memset(&st, 0, sizeof st);
+    r = stat(path, &st);
+    tap_ok(r == 0 && (st.st_mode & 07777) == (0600 & ~mask), "mode 0600 (%o)", (unsigned)(st.st_mode & 07777));
   }
 
   r = isolazi_write_file_atomic(dfd, "state.json", "{}", 2, 0600, false, &err);
@@ -204,8 +216,10 @@ test_mkdir_p(void)
   /* utils.c takes EEXIST as success without checking that the thing is a directory.  Marked TODO
      (an expected failure for automake's TAP driver) until utils.c is fixed. */
   r = isolazi_mkdir_p(file, 0700, &err);
-  tap_ok(r < 0, "mkdir_p on an existing regular file fails (%s)%s", err.msg ? err.msg : "returned 0",
-         r < 0 ? "" : " # TODO utils.c: mkdir_p accepts a non-directory");
+  if (r < 0)
+    tap_ok(1, "mkdir_p on an existing regular file fails (%s)", err.msg);
+  else
+    tap_todo("mkdir_p on an existing regular file fails (returned 0)", "utils.c: mkdir_p accepts a non-directory");
   isolazi_error_release(&err);
 }
 
