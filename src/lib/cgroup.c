@@ -1,1 +1,1156 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* cgroups, the common part: mode detection, host parsing, path resolution, directory
+ * creation/removal, membership, pids, persistence.  Controller-specific work (resources,
+ * preparing new levels, kill) goes through the drivers in cgroup_v1.c and cgroup_v2.c. */
+#include "config.h"
+#include "cgroup_internal.h"
+#include "cleanup.h"
+#include "log.h"
+#include "utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CGROUP_ROOT    "/sys/fs/cgroup"
+#define CGROUP_UNIFIED CGROUP_ROOT "/unified"
+
+/* ---- mode ---- */
+
+int
+isolazi_cgroup_mode(isolazi_cgroup_mode_t *ret, isolazi_error_t *err)
+{
+  static int cached = -1;
+  struct statfs st;
+
+  if (cached >= 0)
+    {
+      *ret = (isolazi_cgroup_mode_t)cached;
+      return 0;
+    }
+  if (statfs(CGROUP_ROOT, &st) < 0)
+    return isolazi_error_errno(err, "statfs `%s`", CGROUP_ROOT);
+  if (st.f_type == CGROUP2_SUPER_MAGIC)
+    cached = ISOLAZI_CGROUP_V2;
+  else if (st.f_type == TMPFS_MAGIC && statfs(CGROUP_UNIFIED, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC)
+    cached = ISOLAZI_CGROUP_HYBRID;
+  else
+    cached = ISOLAZI_CGROUP_V1;
+  *ret = (isolazi_cgroup_mode_t)cached;
+  return 0;
+}
+
+const char *
+isolazi_cgroup_mode_name(isolazi_cgroup_mode_t mode)
+{
+  switch (mode)
+    {
+    case ISOLAZI_CGROUP_V1:
+      return "v1";
+    case ISOLAZI_CGROUP_HYBRID:
+      return "hybrid";
+    case ISOLAZI_CGROUP_V2:
+      return "v2";
+    }
+  return "unknown";
+}
+
+static int
+mode_parse(const char *s, isolazi_cgroup_mode_t *ret)
+{
+  isolazi_cgroup_mode_t m;
+
+  for (m = ISOLAZI_CGROUP_V1; m <= ISOLAZI_CGROUP_V2; m++)
+    if (strcmp(s, isolazi_cgroup_mode_name(m)) == 0)
+      {
+        *ret = m;
+        return 0;
+      }
+  return -1;
+}
+
+static const cgroup_driver_t *
+driver_of(const isolazi_cgroup_t *cg)
+{
+  return cg->mode == ISOLAZI_CGROUP_V2 ? &cgroup_driver_v2 : &cgroup_driver_v1;
+}
+
+/* ---- small helpers ---- */
+
+void
+cgroup_sleep_us(long us)
+{
+  struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static long long
+now_us(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Is `controller` one of the comma-separated `list`? */
+bool
+cgroup_controllers_has(const char *list, const char *controller)
+{
+  size_t n = strlen(controller);
+  const char *p = list;
+
+  while (p != NULL && *p)
+    {
+      const char *end = strchr(p, ',');
+      size_t len = end ? (size_t)(end - p) : strlen(p);
+      if (len == n && memcmp(p, controller, n) == 0)
+        return true;
+      p = end ? end + 1 : NULL;
+    }
+  return false;
+}
+
+/* The same comma-separated set, in any order. */
+static bool
+controllers_equal(const char *a, const char *b, size_t b_len)
+{
+  cleanup_free char *bb = xmalloc(b_len + 1);
+  size_t na = 0, nb = 0;
+  const char *p;
+
+  memcpy(bb, b, b_len);
+  bb[b_len] = '\0';
+  if (*a == '\0' || *bb == '\0')
+    return *a == '\0' && *bb == '\0';
+  for (p = a; p != NULL; p = strchr(p, ','), p = p ? p + 1 : NULL)
+    na++;
+  for (p = bb; p != NULL; p = strchr(p, ','), p = p ? p + 1 : NULL)
+    nb++;
+  if (na != nb)
+    return false;
+  for (p = bb; p != NULL; p = strchr(p, ','), p = p ? p + 1 : NULL)
+    {
+      const char *end = strchr(p, ',');
+      cleanup_free char *one = end ? strndup(p, (size_t)(end - p)) : xstrdup(p);
+      if (one == NULL)
+        abort();
+      if (!cgroup_controllers_has(a, one))
+        return false;
+    }
+  return true;
+}
+
+static bool
+path_has_component_prefix(const char *path, const char *prefix)
+{
+  size_t n = strlen(prefix);
+
+  if (strcmp(prefix, "/") == 0)
+    return path[0] == '/';
+  return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* ---- parsing (pure) ---- */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static char *
+unescape_octal(const char *s, size_t len)
+{
+  char *r = xmalloc(len + 1), *o = r;
+  size_t i;
+
+  for (i = 0; i < len; i++)
+    {
+      if (s[i] == '\\' && i + 3 < len + 1 && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7'
+          && s[i + 3] >= '0' && s[i + 3] <= '7')
+        {
+          *o++ = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+          i += 3;
+        }
+      else
+        *o++ = s[i];
+    }
+  *o = '\0';
+  return r;
+}
+
+/* Names that are controllers (or named hierarchies) among a cgroup v1 mount's super options;
+ * the rest (rw, xattr, clone_children, release_agent=...) are flags. */
+static bool
+is_v1_controller_option(const char *opt, size_t len)
+{
+  static const char *const known[] = { "cpu",   "cpuacct",    "cpuset",   "memory",  "devices", "freezer", "net_cls",
+                                       "blkio", "perf_event", "net_prio", "hugetlb", "pids",    "rdma",    "misc" };
+  size_t i;
+
+  if (len > 5 && memcmp(opt, "name=", 5) == 0)
+    return true;
+  for (i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strlen(known[i]) == len && memcmp(known[i], opt, len) == 0)
+      return true;
+  return false;
+}
+
+void
+cgroup_host_clear(cgroup_host_t *h)
+{
+  size_t i;
+
+  for (i = 0; i < h->n_v1; i++)
+    {
+      free(h->v1[i].controllers);
+      free(h->v1[i].mountpoint);
+      free(h->v1[i].root);
+    }
+  free(h->v1);
+  free(h->unified);
+  h->v1 = NULL;
+  h->n_v1 = 0;
+  h->unified = NULL;
+}
+
+int
+cgroup_parse_mountinfo(const char *text, cgroup_host_t *ret, isolazi_error_t *err)
+{
+  cgroup_host_t h = { NULL, 0, NULL };
+  const char *line = text;
+  size_t lineno = 0;
+
+  while (line != NULL && *line)
+    {
+      const char *eol = strchr(line, '\n');
+      size_t len = eol ? (size_t)(eol - line) : strlen(line);
+      cleanup_free char *l = strndup(line, len);
+      char *fields[6], *sep, *save = NULL, *fstype, *superopts, *tok;
+      size_t nf = 0;
+
+      if (l == NULL)
+        abort();
+      lineno++;
+      line = eol ? eol + 1 : NULL;
+      if (len == 0)
+        continue;
+      /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS" */
+      sep = strstr(l, " - ");
+      if (sep == NULL)
+        {
+          cgroup_host_clear(&h);
+          return isolazi_error_set(err, EINVAL, "parse mountinfo line %zu: no ` - ` separator", lineno);
+        }
+      *sep = '\0';
+      for (tok = strtok_r(l, " ", &save); tok != NULL && nf < 6; tok = strtok_r(NULL, " ", &save))
+        fields[nf++] = tok;
+      fstype = strtok_r(sep + 3, " ", &save);
+      (void)strtok_r(NULL, " ", &save); /* source */
+      superopts = strtok_r(NULL, " ", &save);
+      if (nf < 6 || fstype == NULL || superopts == NULL)
+        {
+          cgroup_host_clear(&h);
+          return isolazi_error_set(err, EINVAL, "parse mountinfo line %zu: too few fields", lineno);
+        }
+      if (strcmp(fstype, "cgroup2") == 0)
+        {
+          if (h.unified == NULL)
+            h.unified = unescape_octal(fields[4], strlen(fields[4]));
+        }
+      else if (strcmp(fstype, "cgroup") == 0)
+        {
+          cleanup_free char *ctrls = xmalloc(strlen(superopts) + 1);
+          const char *p = superopts;
+          size_t i, n = 0;
+          bool seen = false;
+
+          ctrls[0] = '\0';
+          while (p != NULL && *p)
+            {
+              const char *end = strchr(p, ',');
+              size_t olen = end ? (size_t)(end - p) : strlen(p);
+              if (is_v1_controller_option(p, olen))
+                {
+                  if (n > 0)
+                    ctrls[n++] = ',';
+                  memcpy(ctrls + n, p, olen);
+                  n += olen;
+                  ctrls[n] = '\0';
+                }
+              p = end ? end + 1 : NULL;
+            }
+          if (n == 0)
+            continue;
+          /* The same hierarchy may be mounted twice (bind mounts): the first one wins. */
+          for (i = 0; i < h.n_v1; i++)
+            if (controllers_equal(h.v1[i].controllers, ctrls, n))
+              seen = true;
+          if (seen)
+            continue;
+          h.v1 = xrealloc(h.v1, (h.n_v1 + 1) * sizeof *h.v1);
+          h.v1[h.n_v1].controllers = steal_pointer(&ctrls);
+          h.v1[h.n_v1].mountpoint = unescape_octal(fields[4], strlen(fields[4]));
+          h.v1[h.n_v1].root = unescape_octal(fields[3], strlen(fields[3]));
+          h.n_v1++;
+        }
+    }
+  *ret = h;
+  return 0;
+}
+
+char *
+cgroup_own_path(const char *proc_cgroup, const char *controllers)
+{
+  const char *line = proc_cgroup;
+
+  while (line != NULL && *line)
+    {
+      const char *eol = strchr(line, '\n');
+      const char *c1 = strchr(line, ':'), *c2;
+      line = eol ? eol + 1 : NULL;
+      if (c1 == NULL || (eol != NULL && c1 > eol))
+        continue;
+      c2 = strchr(c1 + 1, ':');
+      if (c2 == NULL || (eol != NULL && c2 > eol))
+        continue;
+      if (controllers_equal(controllers, c1 + 1, (size_t)(c2 - c1 - 1)))
+        {
+          const char *start = c2 + 1;
+          size_t len = eol ? (size_t)(eol - start) : strlen(start);
+          char *r = strndup(start, len);
+          if (r == NULL)
+            abort();
+          return r;
+        }
+    }
+  return NULL;
+}
+
+char *
+cgroup_clean_path(const char *path)
+{
+  size_t n = path ? strlen(path) : 0;
+  char *out = xmalloc(n + 2);
+  size_t o = 0;
+  bool abs = n > 0 && path[0] == '/';
+  const char *p = path;
+
+  if (abs)
+    out[o++] = '/';
+  while (p != NULL && *p)
+    {
+      const char *end = strchr(p, '/');
+      size_t len = end ? (size_t)(end - p) : strlen(p);
+
+      if (len == 0 || (len == 1 && p[0] == '.'))
+        ; /* skip */
+      else if (len == 2 && p[0] == '.' && p[1] == '.')
+        {
+          /* Drop the last component; never climb above the base (runc's CleanPath makes a
+           * relative path relative to "/" first for exactly that reason). */
+          while (o > (abs ? 1u : 0u) && out[o - 1] != '/')
+            o--;
+          if (o > (abs ? 1u : 0u))
+            o--;
+        }
+      else
+        {
+          if (o > (abs ? 1u : 0u))
+            out[o++] = '/';
+          memcpy(out + o, p, len);
+          o += len;
+        }
+      p = end ? end + 1 : NULL;
+    }
+  out[o] = '\0';
+  return out;
+}
+
+static char *
+join_path(const char *a, const char *b)
+{
+  size_t la = strlen(a);
+
+  while (la > 0 && a[la - 1] == '/')
+    la--;
+  while (*b == '/')
+    b++;
+  if (*b == '\0')
+    return la == 0 ? xstrdup("/") : xasprintf("%.*s", (int)la, a);
+  return xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+static char *
+parent_path(const char *p)
+{
+  const char *slash = strrchr(p, '/');
+
+  if (slash == NULL || slash == p)
+    return xstrdup("/");
+  return strndup(p, (size_t)(slash - p));
+}
+
+static void
+hiers_free(isolazi_cgroup_t *cg)
+{
+  size_t i;
+
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      free(cg->hiers[i].name);
+      free(cg->hiers[i].dir);
+      free(cg->hiers[i].created);
+    }
+  free(cg->hiers);
+  cg->hiers = NULL;
+  cg->n_hiers = 0;
+}
+
+static cgroup_hier_t *
+hier_add(isolazi_cgroup_t *cg, const char *name)
+{
+  cgroup_hier_t *h;
+
+  cg->hiers = xrealloc(cg->hiers, (cg->n_hiers + 1) * sizeof *cg->hiers);
+  h = &cg->hiers[cg->n_hiers++];
+  h->name = xstrdup(name);
+  h->dir = NULL;
+  h->created = NULL;
+  return h;
+}
+
+/* The cgroup path of `name` for this container, before the mountpoint is prepended. */
+static int
+resolve_one(isolazi_cgroup_mode_t mode, const char *name, const char *mount_root, const char *proc_cgroup,
+            const char *clean, char **ret, isolazi_error_t *err)
+{
+  cleanup_free char *own = NULL;
+  const char *rel_own;
+
+  if (clean[0] == '/')
+    {
+      *ret = xstrdup(clean);
+      return 0;
+    }
+  own = proc_cgroup ? cgroup_own_path(proc_cgroup, name) : NULL;
+  if (own == NULL)
+    return isolazi_error_set(err, ENOENT, "find the `%s` cgroup of the runtime in /proc/self/cgroup",
+                             *name ? name : "cgroup2");
+  rel_own = own;
+  /* A bind-mounted subtree: the mount shows `mount_root` at its mountpoint. */
+  if (mount_root != NULL && strcmp(mount_root, "/") != 0 && path_has_component_prefix(own, mount_root))
+    rel_own = own + strlen(mount_root);
+  if (mode == ISOLAZI_CGROUP_V2)
+    {
+      cleanup_free char *parent = parent_path(*rel_own ? rel_own : "/");
+      *ret = join_path(parent, clean);
+    }
+  else
+    *ret = join_path(*rel_own ? rel_own : "/", clean);
+  return 0;
+}
+
+int
+cgroup_plan_dirs(isolazi_cgroup_mode_t mode, const cgroup_host_t *host, const char *v2_mount, const char *proc_cgroup,
+                 const char *cgroups_path, const char *id, isolazi_cgroup_t *cg, isolazi_error_t *err)
+{
+  cleanup_free char *clean = cgroup_clean_path(cgroups_path ? cgroups_path : "");
+  size_t i;
+
+  if (clean[0] == '\0')
+    {
+      /* runc 1.1 with an empty cgroupsPath uses the container id as a path relative to its own
+       * cgroup (checked with runc 1.1.5: `0::/ID`, `memory:/<own>/ID`). */
+      free(clean);
+      clean = cgroup_clean_path(id ? id : "");
+      if (clean[0] == '\0' || clean[0] == '/')
+        return isolazi_error_set(err, EINVAL, "derive the cgroup path from container id `%s`", id ? id : "");
+    }
+  if (mode != ISOLAZI_CGROUP_V2)
+    {
+      if (host->n_v1 == 0)
+        return isolazi_error_set(err, ENOENT, "find cgroup v1 hierarchies: none mounted");
+      for (i = 0; i < host->n_v1; i++)
+        {
+          cleanup_free char *p = NULL;
+          cgroup_hier_t *h;
+          if (resolve_one(mode, host->v1[i].controllers, host->v1[i].root, proc_cgroup, clean, &p, err) < 0)
+            return -1;
+          h = hier_add(cg, host->v1[i].controllers);
+          h->dir = join_path(host->v1[i].mountpoint, p);
+          if (i == 0 && mode == ISOLAZI_CGROUP_V1)
+            cg->path = steal_pointer(&p);
+        }
+    }
+  if (mode != ISOLAZI_CGROUP_V1)
+    {
+      cleanup_free char *p = NULL;
+      cgroup_hier_t *h;
+      if (resolve_one(mode, "", "/", proc_cgroup, clean, &p, err) < 0)
+        return -1;
+      h = hier_add(cg, "");
+      h->dir = join_path(v2_mount, p);
+      cg->path = steal_pointer(&p);
+    }
+  return 0;
+}
+
+/* ---- host state, read once per process ---- */
+
+static int
+load_host(const cgroup_host_t **ret, isolazi_error_t *err)
+{
+  static cgroup_host_t host;
+  static bool loaded;
+  cleanup_free char *text = NULL;
+
+  if (!loaded)
+    {
+      if (isolazi_read_file("/proc/self/mountinfo", &text, NULL, err) < 0)
+        return -1;
+      if (cgroup_parse_mountinfo(text, &host, err) < 0)
+        return -1;
+      loaded = true;
+    }
+  *ret = &host;
+  return 0;
+}
+
+/* ---- objects ---- */
+
+static isolazi_cgroup_t *
+cgroup_new(isolazi_cgroup_mode_t mode)
+{
+  isolazi_cgroup_t *cg = xcalloc(1, sizeof *cg);
+
+  cg->mode = mode;
+  cg->v2_fd = -1;
+  return cg;
+}
+
+void
+isolazi_cgroup_free(isolazi_cgroup_t *cg)
+{
+  if (cg == NULL)
+    return;
+  if (cg->v2_fd >= 0)
+    (void)close(cg->v2_fd);
+  hiers_free(cg);
+  free(cg->path);
+  free(cg);
+}
+
+static void
+cgroup_freep(isolazi_cgroup_t **p)
+{
+  isolazi_cgroup_free(*p);
+}
+#define cleanup_cgroup __attribute__((cleanup(cgroup_freep)))
+
+const cgroup_hier_t *
+cgroup_find_hier(const isolazi_cgroup_t *cg, const char *controller)
+{
+  size_t i;
+
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      if (*controller == '\0' ? cg->hiers[i].name[0] == '\0' : cgroup_controllers_has(cg->hiers[i].name, controller))
+        return &cg->hiers[i];
+    }
+  return NULL;
+}
+
+const char *
+isolazi_cgroup_path(const isolazi_cgroup_t *cg)
+{
+  return cg->path;
+}
+
+int
+isolazi_cgroup_clone_fd(const isolazi_cgroup_t *cg)
+{
+  return cg->v2_fd;
+}
+
+const char *
+isolazi_cgroup_dir(const isolazi_cgroup_t *cg, const char *controller)
+{
+  const cgroup_hier_t *h = cgroup_find_hier(cg, controller);
+
+  return h ? h->dir : NULL;
+}
+
+isolazi_cgroup_mode_t
+isolazi_cgroup_get_mode(const isolazi_cgroup_t *cg)
+{
+  return cg->mode;
+}
+
+static void
+open_v2_fd(isolazi_cgroup_t *cg)
+{
+  const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+
+  if (h != NULL && cg->v2_fd < 0)
+    cg->v2_fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* ---- files ---- */
+
+int
+cgroup_write_str(const char *dir, const char *file, const char *value, isolazi_error_t *err)
+{
+  cleanup_free char *path = xasprintf("%s/%s", dir, file);
+
+  return isolazi_write_file_at(AT_FDCWD, path, value, strlen(value), err);
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+  pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+  return (x > y) - (x < y);
+}
+
+int
+cgroup_read_pids(const char *dir, pid_t **ret, size_t *ret_len, isolazi_error_t *err)
+{
+  cleanup_free char *path = xasprintf("%s/cgroup.procs", dir);
+  cleanup_free char *text = NULL;
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0, cap = 0, i, o;
+  char *p, *end;
+
+  if (isolazi_read_file(path, &text, NULL, err) < 0)
+    return -1;
+  for (p = text; *p;)
+    {
+      long v;
+      errno = 0;
+      v = strtol(p, &end, 10);
+      if (end == p)
+        {
+          p++;
+          continue;
+        }
+      if (errno == 0 && v > 0)
+        {
+          if (n == cap)
+            {
+              cap = cap ? cap * 2 : 16;
+              pids = xrealloc(pids, cap * sizeof *pids);
+            }
+          pids[n++] = (pid_t)v;
+        }
+      p = end;
+    }
+  if (n > 1)
+    qsort(pids, n, sizeof *pids, pid_cmp);
+  for (i = 0, o = 0; i < n; i++)
+    if (o == 0 || pids[o - 1] != pids[i])
+      pids[o++] = pids[i];
+  *ret = pids ? steal_pointer(&pids) : xcalloc(1, sizeof(pid_t));
+  *ret_len = o;
+  return 0;
+}
+
+int
+cgroup_signal_pids(const char *dir, int sig, isolazi_error_t *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0, i;
+
+  if (cgroup_read_pids(dir, &pids, &n, err) < 0)
+    return -1;
+  for (i = 0; i < n; i++)
+    if (kill(pids[i], sig) < 0 && errno != ESRCH)
+      return isolazi_error_errno(err, "send signal %d to pid `%d`", sig, (int)pids[i]);
+  return 0;
+}
+
+/* ---- directories ---- */
+
+/* mkdir `dir`, creating missing parents, and record the topmost directory made. */
+static int
+mkdir_recorded(const char *dir, char **ret_created, isolazi_error_t *err)
+{
+  cleanup_free char *p = NULL;
+  char *first = NULL, *s;
+
+  *ret_created = NULL;
+  /* Fast path: the parent exists (one syscall). */
+  if (mkdir(dir, 0755) == 0)
+    {
+      *ret_created = xstrdup(dir);
+      return 0;
+    }
+  if (errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return isolazi_error_errno(err, "create cgroup `%s`", dir);
+  p = xstrdup(dir);
+  for (s = p + 1;; s++)
+    {
+      bool last = *s == '\0';
+      if (!last && *s != '/')
+        continue;
+      *s = '\0';
+      if (mkdir(p, 0755) == 0)
+        {
+          if (first == NULL)
+            first = xstrdup(p);
+        }
+      else if (errno != EEXIST)
+        {
+          int saved = errno;
+          cleanup_free char *failed = xstrdup(p);
+          /* Undo this call's directories, deepest first. */
+          while (first != NULL && strlen(p) >= strlen(first))
+            {
+              char *slash;
+              (void)rmdir(p);
+              slash = strrchr(p, '/');
+              if (slash == NULL || strcmp(p, first) == 0)
+                break;
+              *slash = '\0';
+            }
+          free(first);
+          return isolazi_error_set(err, saved, "create cgroup `%s`", failed);
+        }
+      if (last)
+        break;
+      *s = '/';
+    }
+  *ret_created = first;
+  return 0;
+}
+
+/* SIGKILL what is left in one hierarchy's cgroup (cgroup.kill where the kernel has it). */
+static void
+kill_remaining(const cgroup_hier_t *h)
+{
+  isolazi_error_t e = ISOLAZI_ERROR_INIT;
+
+  if (h->name[0] == '\0' && cgroup_write_str(h->dir, "cgroup.kill", "1", &e) == 0)
+    return;
+  isolazi_error_release(&e);
+  if (cgroup_signal_pids(h->dir, SIGKILL, &e) < 0)
+    isolazi_debug("kill processes left in `%s`: %s", h->dir, e.msg);
+  isolazi_error_release(&e);
+}
+
+/* rmdir the container's directory (waiting up to ~1 s for processes to die: EBUSY while the
+ * cgroup is populated) and then the parents create made, while they are empty. */
+static int
+remove_created(cgroup_hier_t *h, isolazi_error_t *err)
+{
+  cleanup_free char *p = NULL;
+  long long deadline = 0;
+  long delay = 100;
+
+  if (h->created == NULL)
+    return 0;
+  for (;;)
+    {
+      if (rmdir(h->dir) == 0 || errno == ENOENT)
+        break;
+      if (errno != EBUSY)
+        return isolazi_error_errno(err, "remove cgroup `%s`", h->dir);
+      if (deadline == 0)
+        deadline = now_us() + 1000000;
+      else if (now_us() > deadline)
+        return isolazi_error_set(err, EBUSY, "remove cgroup `%s`", h->dir);
+      kill_remaining(h);
+      cgroup_sleep_us(delay);
+      if (delay < 10000)
+        delay *= 2;
+    }
+  p = xstrdup(h->dir);
+  while (strcmp(p, h->created) != 0 && path_has_component_prefix(p, h->created))
+    {
+      char *slash = strrchr(p, '/');
+      if (slash == NULL)
+        break;
+      *slash = '\0';
+      /* Another container may have made its cgroup under a parent we created: then it stays. */
+      if (rmdir(p) < 0 && errno != ENOENT)
+        break;
+    }
+  free(h->created);
+  h->created = NULL;
+  return 0;
+}
+
+static int
+remove_all(isolazi_cgroup_t *cg, isolazi_error_t *err)
+{
+  int ret = 0;
+  size_t i;
+
+  if (cg->v2_fd >= 0)
+    {
+      (void)close(cg->v2_fd);
+      cg->v2_fd = -1;
+    }
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      isolazi_error_t e = ISOLAZI_ERROR_INIT;
+      if (remove_created(&cg->hiers[i], &e) < 0)
+        {
+          if (ret == 0)
+            {
+              isolazi_error_take(err, e.code, steal_pointer(&e.msg));
+              ret = -1;
+            }
+          isolazi_error_release(&e);
+        }
+    }
+  return ret;
+}
+
+/* ---- resources ---- */
+
+static int
+apply_writes(const isolazi_cgroup_t *cg, const cgroup_writes_t *w, isolazi_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; i < w->len; i++)
+    {
+      const cgroup_write_t *wr = &w->v[i];
+      const cgroup_hier_t *h;
+      cleanup_free char *path = NULL;
+      cleanup_close int fd = -1;
+      const char *file = wr->file, *value = wr->value;
+
+      h = cg->mode == ISOLAZI_CGROUP_V2 ? cgroup_find_hier(cg, "") : cgroup_find_hier(cg, wr->controller);
+      if (h == NULL)
+        return isolazi_error_set(err, ENOENT, "set `%s` to `%s` (%s): no `%s` cgroup hierarchy is mounted", file, value,
+                                 wr->field, wr->controller);
+      path = xasprintf("%s/%s", h->dir, file);
+      fd = open(path, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT && wr->alt_file != NULL)
+        {
+          free(path);
+          file = wr->alt_file;
+          value = wr->alt_value;
+          path = xasprintf("%s/%s", h->dir, file);
+          fd = open(path, O_WRONLY | O_CLOEXEC);
+        }
+      if (fd < 0 && errno == ENOENT && wr->optional)
+        {
+          isolazi_debug("skip %s: `%s` does not exist", wr->field, path);
+          continue;
+        }
+      if (fd < 0 || isolazi_write_all(fd, value, strlen(value)) < 0)
+        return isolazi_error_errno(err, "set `%s` to `%s` (%s)", file, value, wr->field);
+    }
+  return 0;
+}
+
+/* ---- public interface ---- */
+
+int
+isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret, isolazi_error_t *err)
+{
+  cleanup_cgroup isolazi_cgroup_t *cg = NULL;
+  cleanup_free char *proc_cgroup = NULL;
+  cleanup_free char *clean = NULL;
+  cgroup_writes_t w = { NULL, 0, 0 };
+  const cgroup_host_t *host = NULL;
+  isolazi_cgroup_mode_t mode;
+  const char *v2_mount = NULL;
+  size_t i;
+  int r;
+
+  if (cfg->systemd)
+    {
+      struct stat st;
+      if (stat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode))
+        return isolazi_error_take(err, ENOENT,
+                                  xstrdup("systemd cgroup driver: systemd is not running (no `/run/systemd/system`); "
+                                          "drop --systemd-cgroup"));
+      return isolazi_error_take(err, ENOTSUP,
+                                xstrdup("systemd cgroup driver: not implemented yet; drop --systemd-cgroup"));
+    }
+  if (isolazi_cgroup_mode(&mode, err) < 0)
+    return -1;
+  if (mode != ISOLAZI_CGROUP_V2 && load_host(&host, err) < 0)
+    return -1;
+  if (mode != ISOLAZI_CGROUP_V1)
+    v2_mount = host != NULL && host->unified != NULL ? host->unified
+               : mode == ISOLAZI_CGROUP_V2           ? CGROUP_ROOT
+                                                     : CGROUP_UNIFIED;
+
+  /* Only a relative path needs our own cgroup. */
+  clean = cgroup_clean_path(cfg->cgroups_path ? cfg->cgroups_path : "");
+  if (clean[0] != '/')
+    {
+      cleanup_free char *f
+          = cfg->init_pid > 0 ? xasprintf("/proc/%d/cgroup", (int)cfg->init_pid) : xstrdup("/proc/self/cgroup");
+      if (isolazi_read_file(f, &proc_cgroup, NULL, err) < 0)
+        return -1;
+    }
+  cg = cgroup_new(mode);
+  {
+    cgroup_host_t none = { NULL, 0, NULL };
+    if (cgroup_plan_dirs(mode, host ? host : &none, v2_mount, proc_cgroup, cfg->cgroups_path, cfg->id, cg, err) < 0)
+      return -1;
+  }
+
+  for (i = 0; i < cg->n_hiers; i++)
+    if (mkdir_recorded(cg->hiers[i].dir, &cg->hiers[i].created, err) < 0)
+      goto fail;
+
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      const cgroup_driver_t *d = cg->hiers[i].name[0] == '\0' ? &cgroup_driver_v2 : &cgroup_driver_v1;
+      /* On hybrid the cgroup2 tree has no controllers: placement only. */
+      if (cg->hiers[i].name[0] == '\0' && mode == ISOLAZI_CGROUP_HYBRID)
+        continue;
+      if (d->prepare(cg, &cg->hiers[i], cfg->resources, err) < 0)
+        goto fail;
+    }
+
+  if (cfg->resources != NULL)
+    {
+      r = driver_of(cg)->plan(cfg->resources, &w, err);
+      if (r == 0)
+        r = apply_writes(cg, &w, err);
+      cgroup_writes_clear(&w);
+      if (r < 0)
+        goto fail;
+    }
+
+  if (mode != ISOLAZI_CGROUP_V1)
+    {
+      const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+      cg->v2_fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (cg->v2_fd < 0)
+        {
+          isolazi_error_errno(err, "open cgroup `%s`", h->dir);
+          goto fail;
+        }
+    }
+  isolazi_debug("cgroup %s created (%s)", cg->path, isolazi_cgroup_mode_name(mode));
+  *ret = steal_pointer(&cg);
+  return 0;
+
+fail:
+  {
+    isolazi_error_t e = ISOLAZI_ERROR_INIT;
+    if (remove_all(cg, &e) < 0)
+      isolazi_debug("clean up cgroup after failure: %s", e.msg);
+    isolazi_error_release(&e);
+  }
+  return -1;
+}
+
+int
+isolazi_cgroup_enter(const isolazi_cgroup_t *cg, pid_t pid, bool cloned_into, isolazi_error_t *err)
+{
+  char buf[32];
+  size_t i;
+  int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+
+  /* Back to back: a v1 migration takes cgroup_threadgroup_rwsem for writing, whose first
+   * writer waits for an RCU grace period; writers right after it find the fast path off
+   * already and don't wait again. */
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      cleanup_free char *path = NULL;
+      if (cloned_into && cg->hiers[i].name[0] == '\0')
+        continue;
+      path = xasprintf("%s/cgroup.procs", cg->hiers[i].dir);
+      if (isolazi_write_file_at(AT_FDCWD, path, buf, (size_t)n, err) < 0)
+        return isolazi_error_wrap(err, "add pid `%d` to cgroup", (int)pid);
+    }
+  return 0;
+}
+
+int
+isolazi_cgroup_pids(const isolazi_cgroup_t *cg, pid_t **ret, size_t *ret_len, isolazi_error_t *err)
+{
+  const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+  isolazi_error_t e = ISOLAZI_ERROR_INIT;
+
+  if (h == NULL)
+    {
+      if (cg->n_hiers == 0)
+        return isolazi_error_set(err, ENOENT, "list cgroup pids: no hierarchy");
+      h = &cg->hiers[0];
+    }
+  if (cgroup_read_pids(h->dir, ret, ret_len, &e) < 0)
+    {
+      /* A cgroup already removed has no processes. */
+      if (e.code == ENOENT)
+        {
+          isolazi_error_release(&e);
+          *ret = xcalloc(1, sizeof(pid_t));
+          *ret_len = 0;
+          return 0;
+        }
+      return isolazi_error_take(err, e.code, e.msg);
+    }
+  return 0;
+}
+
+int
+isolazi_cgroup_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
+{
+  if (cg->mode == ISOLAZI_CGROUP_HYBRID && sig == SIGKILL)
+    {
+      /* cgroup.kill (Linux 5.14) works in the cgroup2 tree of a hybrid host too: it is a core
+       * file, no controller needed, and it kills atomically, forks included. */
+      const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+      isolazi_error_t e = ISOLAZI_ERROR_INIT;
+      if (h != NULL)
+        {
+          if (cgroup_write_str(h->dir, "cgroup.kill", "1", &e) == 0)
+            return 0;
+          if (e.code != ENOENT)
+            return isolazi_error_take(err, e.code, e.msg);
+          isolazi_error_release(&e);
+        }
+    }
+  return driver_of(cg)->kill(cg, sig, err);
+}
+
+int
+isolazi_cgroup_destroy(isolazi_cgroup_t *cg, isolazi_error_t *err)
+{
+  return remove_all(cg, err);
+}
+
+/* ---- persistence ---- */
+
+void
+isolazi_cgroup_to_json(const isolazi_cgroup_t *cg, json_gen *g)
+{
+  size_t i;
+
+  json_gen_object_open(g);
+  json_gen_key(g, "mode");
+  json_gen_string(g, isolazi_cgroup_mode_name(cg->mode));
+  json_gen_key(g, "path");
+  json_gen_string(g, cg->path);
+  json_gen_key(g, "hierarchies");
+  json_gen_array_open(g);
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      json_gen_object_open(g);
+      json_gen_key(g, "name");
+      json_gen_string(g, cg->hiers[i].name);
+      json_gen_key(g, "dir");
+      json_gen_string(g, cg->hiers[i].dir);
+      json_gen_key(g, "created");
+      json_gen_string(g, cg->hiers[i].created);
+      json_gen_object_close(g);
+    }
+  json_gen_array_close(g);
+  json_gen_object_close(g);
+}
+
+/* An absolute, already clean path (the state file decides what destroy removes). */
+static bool
+is_clean_abs(const char *p)
+{
+  cleanup_free char *c = NULL;
+
+  if (p == NULL || p[0] != '/')
+    return false;
+  c = cgroup_clean_path(p);
+  return strcmp(c, p) == 0;
+}
+
+int
+isolazi_cgroup_from_json(const json_value *v, isolazi_cgroup_t **ret, isolazi_error_t *err)
+{
+  cleanup_cgroup isolazi_cgroup_t *cg = NULL;
+  const json_value *hs;
+  const char *mode_s, *path;
+  isolazi_cgroup_mode_t mode;
+  size_t i;
+
+  if (v == NULL || json_typeof(v) != JSON_OBJECT)
+    return isolazi_error_set(err, EINVAL, "load cgroup: expected an object");
+  mode_s = json_get_string(json_object_get(v, "mode"));
+  if (mode_s == NULL || mode_parse(mode_s, &mode) < 0)
+    return isolazi_error_set(err, EINVAL, "load cgroup: mode: expected \"v1\", \"hybrid\" or \"v2\"");
+  path = json_get_string(json_object_get(v, "path"));
+  if (path == NULL)
+    return isolazi_error_set(err, EINVAL, "load cgroup: path: expected a string");
+  hs = json_object_get(v, "hierarchies");
+  if (hs == NULL || json_typeof(hs) != JSON_ARRAY)
+    return isolazi_error_set(err, EINVAL, "load cgroup: hierarchies: expected an array");
+  cg = cgroup_new(mode);
+  cg->path = xstrdup(path);
+  for (i = 0; i < json_array_len(hs); i++)
+    {
+      const json_value *o = json_array_get(hs, i);
+      const json_value *cv = json_object_get(o, "created");
+      const char *name = json_get_string(json_object_get(o, "name"));
+      const char *dir = json_get_string(json_object_get(o, "dir"));
+      const char *created = cv ? json_get_string(cv) : NULL;
+      cgroup_hier_t *h;
+
+      if (name == NULL || !is_clean_abs(dir))
+        return isolazi_error_set(err, EINVAL, "load cgroup: hierarchies[%zu]: expected name and absolute dir", i);
+      if (cv != NULL && json_typeof(cv) != JSON_NULL
+          && (!is_clean_abs(created) || !path_has_component_prefix(dir, created)))
+        return isolazi_error_set(err, EINVAL, "load cgroup: hierarchies[%zu].created: not `%s` or a parent of it", i,
+                                 dir);
+      h = hier_add(cg, name);
+      h->dir = xstrdup(dir);
+      h->created = xstrdup(created);
+    }
+  open_v2_fd(cg);
+  *ret = steal_pointer(&cg);
+  return 0;
+}
+
+/* ---- writes list ---- */
+
+cgroup_write_t *
+cgroup_writes_add(cgroup_writes_t *w, const char *controller, const char *field, const char *file, char *value)
+{
+  cgroup_write_t *wr;
+
+  if (w->len == w->cap)
+    {
+      w->cap = w->cap ? w->cap * 2 : 16;
+      w->v = xrealloc(w->v, w->cap * sizeof *w->v);
+    }
+  wr = &w->v[w->len++];
+  memset(wr, 0, sizeof *wr);
+  wr->controller = controller;
+  wr->field = xstrdup(field);
+  wr->file = xstrdup(file);
+  wr->value = value;
+  return wr;
+}
+
+void
+cgroup_writes_clear(cgroup_writes_t *w)
+{
+  size_t i;
+
+  for (i = 0; i < w->len; i++)
+    {
+      free(w->v[i].file);
+      free(w->v[i].value);
+      free(w->v[i].field);
+      free(w->v[i].alt_file);
+      free(w->v[i].alt_value);
+    }
+  free(w->v);
+  w->v = NULL;
+  w->len = w->cap = 0;
+}

@@ -18,49 +18,54 @@ typedef enum
 } isolazi_cgroup_mode_t;
 
 /* Detect the host's layout from statfs of /sys/fs/cgroup (and .../unified); cached. */
-int isolazi_cgroup_mode (isolazi_cgroup_mode_t *ret, isolazi_error_t *err);
-const char *isolazi_cgroup_mode_name (isolazi_cgroup_mode_t mode); /* "v1" "hybrid" "v2" */
+int isolazi_cgroup_mode(isolazi_cgroup_mode_t *ret, isolazi_error_t *err);
+const char *isolazi_cgroup_mode_name(isolazi_cgroup_mode_t mode); /* "v1" "hybrid" "v2" */
 
 typedef struct isolazi_cgroup isolazi_cgroup_t;
 
 typedef struct isolazi_cgroup_config
 {
-  const char *id; /* container id (default path) */
-  const char *cgroups_path; /* linux.cgroupsPath, may be NULL or "" */
+  const char *id;                 /* container id (default path) */
+  const char *cgroups_path;       /* linux.cgroupsPath, may be NULL or "" */
   const oci_resources *resources; /* may be NULL */
-  bool systemd; /* --systemd-cgroup */
-  pid_t init_pid; /* for relative paths: resolved against this process's cgroup (0: self) */
+  bool systemd;                   /* --systemd-cgroup */
+  pid_t init_pid;                 /* for relative paths: resolved against this process's cgroup (0: self) */
 } isolazi_cgroup_config_t;
 
 /* Create the container's cgroup in every hierarchy in use and apply the resources.  On failure
  * nothing is left behind.  With systemd and no systemd running, a clear error. */
-int isolazi_cgroup_create (const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret, isolazi_error_t *err);
+int isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret, isolazi_error_t *err);
 
 /* An O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when there is
  * none (pure v1).  Owned by the cgroup object. */
-int isolazi_cgroup_clone_fd (const isolazi_cgroup_t *cg);
+int isolazi_cgroup_clone_fd(const isolazi_cgroup_t *cg);
 
 /* Put pid into the cgroup in every hierarchy; with `cloned_into` the cgroup2 part is already
  * done by CLONE_INTO_CGROUP and only v1 hierarchies are written. */
-int isolazi_cgroup_enter (const isolazi_cgroup_t *cg, pid_t pid, bool cloned_into, isolazi_error_t *err);
+int isolazi_cgroup_enter(const isolazi_cgroup_t *cg, pid_t pid, bool cloned_into, isolazi_error_t *err);
 
 /* Every pid in the cgroup (host pids, sorted). */
-int isolazi_cgroup_pids (const isolazi_cgroup_t *cg, pid_t **ret, size_t *ret_len, isolazi_error_t *err);
+int isolazi_cgroup_pids(const isolazi_cgroup_t *cg, pid_t **ret, size_t *ret_len, isolazi_error_t *err);
 
 /* Signal every process in the cgroup, including ones forked meanwhile (freeze, signal, thaw
  * where a freezer exists; cgroup.kill on v2 for SIGKILL). */
-int isolazi_cgroup_kill (const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err);
+int isolazi_cgroup_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err);
 
 /* Remove the cgroup directories; processes still inside are killed first (SIGKILL) and waited
  * for, bounded.  A cgroup already gone is not an error. */
-int isolazi_cgroup_destroy (isolazi_cgroup_t *cg, isolazi_error_t *err);
+int isolazi_cgroup_destroy(isolazi_cgroup_t *cg, isolazi_error_t *err);
 
 /* The path the container sees as its cgroup (e.g. "/isolazi/ID"). */
-const char *isolazi_cgroup_path (const isolazi_cgroup_t *cg);
+const char *isolazi_cgroup_path(const isolazi_cgroup_t *cg);
+
+/* The host directory of the container's cgroup in the hierarchy holding `controller`
+ * ("memory", "name=systemd"; "" for the cgroup2 one), or NULL when there is none. */
+const char *isolazi_cgroup_dir(const isolazi_cgroup_t *cg, const char *controller);
+isolazi_cgroup_mode_t isolazi_cgroup_get_mode(const isolazi_cgroup_t *cg);
 
 /* Persist in the state file and load back (the value is an object). */
-void isolazi_cgroup_to_json (const isolazi_cgroup_t *cg, json_gen *g);
-int isolazi_cgroup_from_json (const json_value *v, isolazi_cgroup_t **ret, isolazi_error_t *err);
-void isolazi_cgroup_free (isolazi_cgroup_t *cg);
+void isolazi_cgroup_to_json(const isolazi_cgroup_t *cg, json_gen *g);
+int isolazi_cgroup_from_json(const json_value *v, isolazi_cgroup_t **ret, isolazi_error_t *err);
+void isolazi_cgroup_free(isolazi_cgroup_t *cg);
 
 #endif

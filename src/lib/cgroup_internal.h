@@ -1,1 +1,132 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* What cgroup.c shares with its drivers (cgroup_v1.c, cgroup_v2.c) and with the unit test.
+ * The functions that decide (parsing, path resolution, resources -> file writes) take text and
+ * structs only, so tests/unit/test-cgroup.c runs them without root. */
+#ifndef ISOLAZI_CGROUP_INTERNAL_H
+#define ISOLAZI_CGROUP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cgroup.h"
+
+/* One hierarchy the container lives in. */
+typedef struct cgroup_hier
+{
+  char *name;    /* v1: controllers as /proc/self/cgroup lists them ("cpu,cpuacct", "name=systemd");
+                    cgroup2: "" (the "0::" line) */
+  char *dir;     /* absolute directory of the container's cgroup */
+  char *created; /* topmost directory create made (dir itself or an ancestor); NULL when the
+                    cgroup existed already.  destroy removes dir .. created and nothing else. */
+} cgroup_hier_t;
+
+struct isolazi_cgroup
+{
+  isolazi_cgroup_mode_t mode;
+  char *path; /* the cgroup path in the primary hierarchy ("/isolazi/ID") */
+  cgroup_hier_t *hiers;
+  size_t n_hiers;
+  int v2_fd; /* O_DIRECTORY fd of the cgroup2 directory, -1 when none */
+};
+
+/* A v1 hierarchy as mounted (from /proc/self/mountinfo). */
+typedef struct cgroup_mount
+{
+  char *controllers; /* "cpu", "cpu,cpuacct", "name=systemd" */
+  char *mountpoint;  /* "/sys/fs/cgroup/cpu" */
+  char *root;        /* the cgroup mounted there, "/" unless a subtree is bind-mounted */
+} cgroup_mount_t;
+
+typedef struct cgroup_host
+{
+  cgroup_mount_t *v1;
+  size_t n_v1;
+  char *unified; /* mountpoint of the cgroup2 hierarchy, NULL when none */
+} cgroup_host_t;
+
+/* ---- deciding (pure) ---- */
+
+/* Parse /proc/self/mountinfo text: every cgroup v1 hierarchy (first mount of each) and the
+ * first cgroup2 mount. */
+int cgroup_parse_mountinfo(const char *text, cgroup_host_t *ret, isolazi_error_t *err);
+void cgroup_host_clear(cgroup_host_t *h);
+
+/* The cgroup of a hierarchy in /proc/PID/cgroup text: `controllers` is matched as a set
+ * ("cpuacct,cpu" == "cpu,cpuacct"); "" selects the cgroup2 line "0::".  NULL when absent. */
+char *cgroup_own_path(const char *proc_cgroup, const char *controllers);
+
+/* runc's CleanPath: lexical clean; a relative path cannot climb above its base ("../a" -> "a").
+ * Returns "" for an empty or "." path. */
+char *cgroup_clean_path(const char *path);
+
+/* Fill cg->hiers (name, dir) and cg->path for the mode: an absolute cgroupsPath names the same
+ * path in every hierarchy; a relative one (or the default, the container id, as runc 1.1 does
+ * for an empty cgroupsPath) is taken relative to the own cgroup in proc_cgroup.  On pure v2
+ * that is the parent of the own cgroup, as runc does: the own cgroup usually has processes, so
+ * the "no internal processes" rule would stop us enabling controllers below it. */
+int cgroup_plan_dirs(isolazi_cgroup_mode_t mode, const cgroup_host_t *host, const char *v2_mount,
+                     const char *proc_cgroup, const char *cgroups_path, const char *id, isolazi_cgroup_t *cg,
+                     isolazi_error_t *err);
+
+/* One write of a cgroup file. */
+typedef struct cgroup_write
+{
+  const char *controller; /* the v1 controller holding the file ("memory"); on v2 informative */
+  char *file;
+  char *value;
+  char *field;    /* the config field, for messages ("linux.resources.memory.limit") */
+  bool optional;  /* a missing file is skipped with a debug line (swap accounting off) */
+  char *alt_file; /* when `file` is missing, write alt_value here instead (BFQ weights) */
+  char *alt_value;
+} cgroup_write_t;
+
+typedef struct cgroup_writes
+{
+  cgroup_write_t *v;
+  size_t len;
+  size_t cap;
+} cgroup_writes_t;
+
+cgroup_write_t *cgroup_writes_add(cgroup_writes_t *w, const char *controller, const char *field, const char *file,
+                                  char *value /* taken */);
+void cgroup_writes_clear(cgroup_writes_t *w);
+
+/* runc 1.1's conversions for cgroup v2. */
+uint64_t cgroup_shares_to_weight(uint64_t shares);
+uint64_t cgroup_blkio_weight_to_io_weight(uint64_t weight);
+/* swap is the OCI (v1) memory+swap value; *ret the memory.swap.max value (-1 = "max", 0 with
+ * *ret_set false = leave alone).  Fails with a message in err for impossible combinations. */
+int cgroup_swap_to_v2(int64_t swap, bool swap_present, int64_t limit, bool limit_present, int64_t *ret, bool *ret_set,
+                      isolazi_error_t *err);
+
+/* Resources -> writes, in the order they must happen. */
+int cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err);
+int cgroup_v2_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err);
+
+/* ---- doing ---- */
+
+/* Per-driver operations.  Hybrid uses the v1 driver for resources, v1 dirs and the freezer,
+ * and only places processes in the cgroup2 hierarchy (it has no controllers there). */
+typedef struct cgroup_driver
+{
+  const char *name;
+  /* Resources -> writes. */
+  int (*plan)(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err);
+  /* After mkdir: make the newly created levels usable (v1 cpuset inherits cpus/mems; v2
+   * enables controllers in each parent's cgroup.subtree_control). */
+  int (*prepare)(const isolazi_cgroup_t *cg, const cgroup_hier_t *h, const oci_resources *r, isolazi_error_t *err);
+  /* Signal every process, including ones forked meanwhile. */
+  int (*kill)(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err);
+} cgroup_driver_t;
+
+extern const cgroup_driver_t cgroup_driver_v1;
+extern const cgroup_driver_t cgroup_driver_v2;
+
+/* Helpers shared by the drivers (cgroup.c). */
+const cgroup_hier_t *cgroup_find_hier(const isolazi_cgroup_t *cg, const char *controller); /* "" = cgroup2 */
+bool cgroup_controllers_has(const char *list, const char *controller);
+int cgroup_read_pids(const char *dir, pid_t **ret, size_t *ret_len, isolazi_error_t *err);
+int cgroup_signal_pids(const char *dir, int sig, isolazi_error_t *err);
+int cgroup_write_str(const char *dir, const char *file, const char *value, isolazi_error_t *err);
+void cgroup_sleep_us(long us);
+
+#endif
