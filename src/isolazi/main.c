@@ -133,6 +133,43 @@ static const cli_verb_t global_verb = {
   .longopts = global_longopts,
 };
 
+/* The value of global flag `name` at argv[*i] ("--name=value" or "--name value"), or NULL. */
+static const char *
+flag_value(int argc, char **argv, int *i, const char *name)
+{
+  size_t n = strlen(name);
+
+  if (strncmp(argv[*i], name, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (argv[*i][n] == '\0' && *i + 1 < argc)
+    return argv[++*i];
+  return NULL;
+}
+
+/* Find --log, --log-format and --debug among the global flags before anything else is parsed,
+ * so that even an error in the other flags is reported into the log file the caller reads. */
+static void
+prescan_log_flags(int argc, char **argv, const char **log_path, const char **log_format, bool *debug)
+{
+  int i;
+
+  for (i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++)
+    {
+      const char *v;
+      if ((v = flag_value(argc, argv, &i, "--log-format")) != NULL)
+        *log_format = v;
+      else if ((v = flag_value(argc, argv, &i, "--log")) != NULL)
+        *log_path = v;
+      else if (strcmp(argv[i], "--debug") == 0)
+        *debug = true;
+      else if (flag_value(argc, argv, &i, "--root") != NULL || flag_value(argc, argv, &i, "--rootless") != NULL
+               || flag_value(argc, argv, &i, "--criu") != NULL)
+        continue;
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -144,6 +181,16 @@ main(int argc, char **argv)
   const cli_command_t *cmd;
   cli_context_t ctx;
   int c;
+
+  /* Set the log up first, so that every later error (even a bad flag) lands in it. */
+  prescan_log_flags(argc, argv, &log_path, &log_format_text, &debug);
+  if (log_format_text != NULL && isolazi_log_format_parse(log_format_text, &log_format, &err) < 0)
+    {
+      (void)isolazi_log_init(log_path, ISOLAZI_LOG_FORMAT_TEXT, debug, NULL);
+      return cli_fail(&err);
+    }
+  if (isolazi_log_init(log_path, log_format, debug, &err) < 0)
+    return cli_fail(&err);
 
   memset(&ctx, 0, sizeof ctx);
   while ((c = cli_getopt(&global_verb, argc, argv, &first)) != CLI_DONE)
@@ -165,14 +212,9 @@ main(int argc, char **argv)
             return cli_fail(&err);
           break;
         case OPT_LOG:
-          log_path = optarg;
-          break;
         case OPT_LOG_FORMAT:
-          log_format_text = optarg;
-          break;
         case OPT_DEBUG:
-          debug = true;
-          break;
+          break; /* taken by prescan_log_flags */
         case OPT_SYSTEMD_CGROUP:
           ctx.global.systemd_cgroup = true;
           break;
@@ -186,14 +228,6 @@ main(int argc, char **argv)
         }
     }
 
-  /* Set the log up first, so that every later error (even a bad flag value) lands in it. */
-  if (log_format_text != NULL && isolazi_log_format_parse(log_format_text, &log_format, &err) < 0)
-    {
-      (void)isolazi_log_init(log_path, ISOLAZI_LOG_FORMAT_TEXT, debug, NULL);
-      return cli_fail(&err);
-    }
-  if (isolazi_log_init(log_path, log_format, debug, &err) < 0)
-    return cli_fail(&err);
   if (rootless != NULL && strcmp(rootless, "auto") != 0 && strcmp(rootless, "true") != 0
       && strcmp(rootless, "false") != 0)
     return cli_usage_error(NULL, "invalid value `%s` for `--rootless`: expected `auto`, `true` or `false`", rootless);
