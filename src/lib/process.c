@@ -261,6 +261,16 @@ isolazi_process_set_user (const oci_process *p, isolazi_error_t *err)
               isolazi_warning ("process.capabilities.ambient[%zu]: unknown capability `%s` ignored", i, c->ambient[i]);
               continue;
             }
+          /* The kernel raises an ambient capability only if it is both permitted and
+             inheritable; runc's default spec lists ambient caps without an inheritable set, and
+             runc then runs without them.  Do the same, but say so. */
+          if (!in_list (c->inheritable, c->inheritable_len, v) || !in_list (c->permitted, c->permitted_len, v))
+            {
+              isolazi_debug ("process.capabilities.ambient[%zu]: `%s` is not both inheritable and permitted; "
+                             "not raised",
+                             i, c->ambient[i]);
+              continue;
+            }
           if (cap_set_ambient (v, CAP_SET) < 0)
             return isolazi_error_errno (err, "raise ambient capability `%s` (process.capabilities.ambient[%zu])",
                                         c->ambient[i], i);
