@@ -51,9 +51,9 @@ isolazi_container_id_validate (const char *id, isolazi_error_t *err)
   const char *p;
 
   if (id == NULL || id[0] == '\0')
-    return isolazi_error_set (err, EINVAL, "container id is empty");
+    return isolazi_error_set (err, 0, "container id is empty");
   if (strlen (id) > 1024)
-    return isolazi_error_set (err, EINVAL, "invalid container id `%.32s...`: longer than 1024 bytes", id);
+    return isolazi_error_set (err, 0, "invalid container id `%.32s...`: longer than 1024 bytes", id);
   /* The id names a directory under the state root: no '/', no "." or "..", no control chars. */
   for (p = id; *p; p++)
     {
@@ -61,7 +61,7 @@ isolazi_container_id_validate (const char *id, isolazi_error_t *err)
       bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
                 || ((c == '_' || c == '.' || c == '+' || c == '-') && p != id);
       if (!ok)
-        return isolazi_error_set (err, EINVAL,
+        return isolazi_error_set (err, 0,
                                   "invalid container id `%s`: use letters, digits and _ . + - (not first)", id);
     }
   return 0;
@@ -105,15 +105,15 @@ bundle_load (const char *dir, bundle_t *b, isolazi_error_t *err)
   if (b->cfg == NULL || oci_config_validate ("config.json", b->cfg, &perr) < 0)
     return isolazi_error_take (err, EINVAL, perr);
   if (b->cfg->process == NULL)
-    return isolazi_error_set (err, EINVAL, "config.json: process: required to create a container");
+    return isolazi_error_set (err, 0, "config.json: process: required to create a container");
   if (b->cfg->root == NULL || b->cfg->root->path == NULL)
-    return isolazi_error_set (err, EINVAL, "config.json: root.path: required");
+    return isolazi_error_set (err, 0, "config.json: root.path: required");
   b->rootfs = b->cfg->root->path[0] == '/' ? xstrdup (b->cfg->root->path)
                                             : xasprintf ("%s/%s", b->dir, b->cfg->root->path);
   if (stat (b->rootfs, &st) < 0)
     return isolazi_error_errno (err, "rootfs `%s` (root.path)", b->rootfs);
   if (!S_ISDIR (st.st_mode))
-    return isolazi_error_set (err, ENOTDIR, "rootfs `%s` (root.path): not a directory", b->rootfs);
+    return isolazi_error_set (err, 0, "rootfs `%s` (root.path): not a directory", b->rootfs);
   return 0;
 }
 
@@ -124,9 +124,9 @@ config_check (const oci_config *cfg, const isolazi_ns_plan_t *plan, isolazi_erro
   size_t i;
 
   if (cfg->hostname != NULL && cfg->hostname[0] && !isolazi_ns_plan_has (plan, CLONE_NEWUTS))
-    return isolazi_error_set (err, EINVAL, "config.json: hostname: setting it needs a uts namespace");
+    return isolazi_error_set (err, 0, "config.json: hostname: setting it needs a uts namespace");
   if (cfg->domainname != NULL && cfg->domainname[0] && !isolazi_ns_plan_has (plan, CLONE_NEWUTS))
-    return isolazi_error_set (err, EINVAL, "config.json: domainname: setting it needs a uts namespace");
+    return isolazi_error_set (err, 0, "config.json: domainname: setting it needs a uts namespace");
   for (i = 0; cfg->linux_ != NULL && i < cfg->linux_->sysctl.len; i++)
     if (isolazi_sysctl_check (cfg->linux_->sysctl.keys[i], plan, err) < 0)
       return isolazi_error_wrap (err, "config.json");
@@ -192,7 +192,7 @@ start_socket_addr (int dirfd, struct sockaddr_un *addr, isolazi_error_t *err)
   addr->sun_family = AF_UNIX;
   if ((size_t) snprintf (addr->sun_path, sizeof addr->sun_path, "/proc/self/fd/%d/%s", dirfd, ISOLAZI_START_SOCKET)
       >= sizeof addr->sun_path)
-    return isolazi_error_set (err, ENAMETOOLONG, "start socket path");
+    return isolazi_error_set (err, 0, "start socket path");
   return 0;
 }
 
@@ -205,7 +205,7 @@ connect_console (const char *path, isolazi_error_t *err)
   memset (&addr, 0, sizeof addr);
   addr.sun_family = AF_UNIX;
   if (strlen (path) >= sizeof addr.sun_path)
-    return isolazi_error_set (err, ENAMETOOLONG, "--console-socket `%s`: path too long", path);
+    return isolazi_error_set (err, 0, "--console-socket `%s`: path too long", path);
   strcpy (addr.sun_path, path);
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -353,7 +353,7 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
     goto out_early;
   if (b.cfg->process->terminal && o->console_socket == NULL && o->detach)
     {
-      isolazi_error_set (err, EINVAL, "process.terminal is set: a detached container needs --console-socket");
+      isolazi_error_set (err, 0, "process.terminal is set: a detached container needs --console-socket");
       goto out_early;
     }
   /* Hooks and relative paths are resolved from the bundle, as runc does. */
@@ -492,7 +492,7 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
           isolazi_error_take (err, m.errnum, steal_pointer (&m.payload));
           goto fail;
         default:
-          isolazi_error_set (err, EPROTO, "unexpected sync message %u from the container init", (unsigned) m.type);
+          isolazi_error_set (err, 0, "unexpected sync message %u from the container init", (unsigned) m.type);
           isolazi_sync_msg_release (&m);
           goto fail;
         }
@@ -700,7 +700,7 @@ signal_init (const isolazi_state_t *s, int sig, isolazi_error_t *err)
   if (pidfd < 0 || pidfd_signal (pidfd, sig) < 0)
     {
       if (errno == ESRCH)
-        return isolazi_error_set (err, ESRCH, "container not running");
+        return isolazi_error_set (err, 0, "container not running");
       return isolazi_error_errno (err, "signal the container init (pid %d)", (int) s->pid);
     }
   return 0;

@@ -144,7 +144,7 @@ run_one (const oci_hook *h, const char *kind, size_t index, const char *state_js
       (void) kill (pid, SIGKILL);
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
-      return isolazi_error_set (err, ETIMEDOUT, "hooks.%s[%zu] `%s`: timed out after %lld s", kind, index, h->path,
+      return isolazi_error_set (err, 0, "hooks.%s[%zu] `%s`: timed out after %lld s", kind, index, h->path,
                                 (long long) h->timeout);
     }
   out[out_len] = '\0';

@@ -37,7 +37,7 @@ isolazi_sysctl_check (const char *key, const isolazi_ns_plan_t *plan, isolazi_er
   size_t i;
 
   if (strstr (key, "..") != NULL || key[0] == '/' || key[0] == '.')
-    return isolazi_error_set (err, EINVAL, "linux.sysctl: invalid key `%s`", key);
+    return isolazi_error_set (err, 0, "linux.sysctl: invalid key `%s`", key);
   for (i = 0; i < sizeof ipc_keys / sizeof ipc_keys[0]; i++)
     if (strcmp (key, ipc_keys[i]) == 0)
       goto ipc;
@@ -46,19 +46,19 @@ isolazi_sysctl_check (const char *key, const isolazi_ns_plan_t *plan, isolazi_er
   if (isolazi_has_prefix (key, "net."))
     {
       if (!isolazi_ns_plan_has (plan, CLONE_NEWNET))
-        return isolazi_error_set (err, EINVAL, "linux.sysctl: `%s` needs a network namespace", key);
+        return isolazi_error_set (err, 0, "linux.sysctl: `%s` needs a network namespace", key);
       return 0;
     }
   if (strcmp (key, "kernel.domainname") == 0 || strcmp (key, "kernel.hostname") == 0)
     {
       if (!isolazi_ns_plan_has (plan, CLONE_NEWUTS))
-        return isolazi_error_set (err, EINVAL, "linux.sysctl: `%s` needs a uts namespace", key);
+        return isolazi_error_set (err, 0, "linux.sysctl: `%s` needs a uts namespace", key);
       return 0;
     }
-  return isolazi_error_set (err, EINVAL, "linux.sysctl: `%s` is not isolated by any namespace", key);
+  return isolazi_error_set (err, 0, "linux.sysctl: `%s` is not isolated by any namespace", key);
 ipc:
   if (!isolazi_ns_plan_has (plan, CLONE_NEWIPC))
-    return isolazi_error_set (err, EINVAL, "linux.sysctl: `%s` needs an ipc namespace", key);
+    return isolazi_error_set (err, 0, "linux.sysctl: `%s` needs an ipc namespace", key);
   return 0;
 }
 
@@ -105,7 +105,7 @@ set_personality (const oci_config *cfg, isolazi_error_t *err)
   else if (strcmp (p->domain, "LINUX32") == 0)
     persona = PER_LINUX32;
   else
-    return isolazi_error_set (err, EINVAL, "linux.personality.domain: unknown domain `%s`", p->domain);
+    return isolazi_error_set (err, 0, "linux.personality.domain: unknown domain `%s`", p->domain);
   if (personality (persona) < 0)
     return isolazi_error_errno (err, "set personality `%s`", p->domain);
   return 0;
@@ -251,7 +251,7 @@ setup (const isolazi_init_args_t *a, char **ret_exe)
     {
       if (a->console_fd < 0)
         {
-          isolazi_error_set (&err, EINVAL, "process.terminal is set but no --console-socket was given");
+          isolazi_error_set (&err, 0, "process.terminal is set but no --console-socket was given");
           fail (a->sync_fd, &err);
         }
       if (setup_terminal (a, &err) < 0)

@@ -51,7 +51,7 @@ isolazi_ns_plan_build (const oci_linux *l, isolazi_ns_plan_t *plan, isolazi_erro
       const oci_namespace *ns = &l->namespaces[i];
       int t = ns_lookup (ns->type);
       if (t < 0)
-        return isolazi_error_set (err, EINVAL, "linux.namespaces[%zu].type: unknown namespace type \"%s\"", i,
+        return isolazi_error_set (err, 0, "linux.namespaces[%zu].type: unknown namespace type \"%s\"", i,
                                   ns->type);
       if (ns->path == NULL || ns->path[0] == '\0')
         {
@@ -62,10 +62,10 @@ isolazi_ns_plan_build (const oci_linux *l, isolazi_ns_plan_t *plan, isolazi_erro
           continue;
         }
       if (ns->path[0] != '/')
-        return isolazi_error_set (err, EINVAL, "linux.namespaces[%zu].path: `%s` is not an absolute path", i,
+        return isolazi_error_set (err, 0, "linux.namespaces[%zu].path: `%s` is not an absolute path", i,
                                   ns->path);
       if (plan->n_joins >= ISOLAZI_NS_MAX)
-        return isolazi_error_set (err, EINVAL, "linux.namespaces: too many namespaces");
+        return isolazi_error_set (err, 0, "linux.namespaces: too many namespaces");
       /* insertion sort by setns order */
       for (j = plan->n_joins; j > 0 && ns_types[ns_lookup (plan->joins[j - 1].type)].order > ns_types[t].order; j--)
         plan->joins[j] = plan->joins[j - 1];
@@ -73,7 +73,7 @@ isolazi_ns_plan_build (const oci_linux *l, isolazi_ns_plan_t *plan, isolazi_erro
       plan->n_joins++;
     }
   if (!isolazi_ns_plan_has (plan, CLONE_NEWNS))
-    return isolazi_error_set (err, EINVAL,
+    return isolazi_error_set (err, 0,
                               "linux.namespaces: a mount namespace is required (the rootfs is set up inside it)");
   return 0;
 }
@@ -111,7 +111,7 @@ isolazi_ns_open (isolazi_ns_plan_t *plan, isolazi_error_t *err)
       if (type < 0)
         return isolazi_error_errno (err, "`%s` (linux.namespaces[%zu].path) is not a namespace", j->path, j->index);
       if (type != j->flag)
-        return isolazi_error_set (err, EINVAL, "`%s` (linux.namespaces[%zu].path) is not a %s namespace", j->path,
+        return isolazi_error_set (err, 0, "`%s` (linux.namespaces[%zu].path) is not a %s namespace", j->path,
                                   j->index, j->type);
     }
   return 0;

@@ -45,7 +45,7 @@ isolazi_process_set_rlimits (const oci_process *p, isolazi_error_t *err)
         if (strcmp (rlimit_names[j].name, r->type) == 0)
           break;
       if (j == sizeof rlimit_names / sizeof rlimit_names[0])
-        return isolazi_error_set (err, EINVAL, "process.rlimits[%zu].type: unknown rlimit `%s`", i, r->type);
+        return isolazi_error_set (err, 0, "process.rlimits[%zu].type: unknown rlimit `%s`", i, r->type);
       if (setrlimit ((__rlimit_resource_t) rlimit_names[j].resource, &lim) < 0)
         return isolazi_error_errno (err, "set %s to soft %llu, hard %llu (process.rlimits[%zu])", r->type,
                                     (unsigned long long) r->soft, (unsigned long long) r->hard, i);
@@ -100,7 +100,7 @@ check_executable (const char *path, const char *arg0, isolazi_error_t *err)
   if (stat (path, &st) < 0)
     return isolazi_error_errno (err, "exec `%s`", arg0);
   if (S_ISDIR (st.st_mode))
-    return isolazi_error_set (err, EACCES, "exec `%s`: is a directory", arg0);
+    return isolazi_error_set (err, 0, "exec `%s`: is a directory", arg0);
   if (access (path, X_OK) < 0)
     return isolazi_error_errno (err, "exec `%s`", arg0);
   return 0;
@@ -115,7 +115,7 @@ isolazi_process_find_executable (const oci_process *p, char **ret, isolazi_error
   char *dir, *save = NULL;
 
   if (arg0 == NULL || arg0[0] == '\0')
-    return isolazi_error_set (err, EINVAL, "process.args: no command given");
+    return isolazi_error_set (err, 0, "process.args: no command given");
   if (strchr (arg0, '/') != NULL)
     {
       if (check_executable (arg0, arg0, err) < 0)

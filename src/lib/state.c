@@ -34,7 +34,7 @@ isolazi_state_dir_create (int rootfd, const char *id, isolazi_error_t *err)
   if (mkdirat (rootfd, id, 0700) < 0)
     {
       if (errno == EEXIST)
-        return isolazi_error_set (err, EEXIST, "container `%s` already exists", id);
+        return isolazi_error_set (err, 0, "container `%s` already exists", id);
       return isolazi_error_errno (err, "create state directory for `%s`", id);
     }
   fd = openat (rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -188,7 +188,7 @@ isolazi_state_load (int dirfd, const char *id, isolazi_state_t **ret, isolazi_er
   if (s->id == NULL || s->bundle == NULL)
     {
       isolazi_state_free (s);
-      return isolazi_error_set (err, EINVAL, "load state of container `%s`: state file is incomplete", id);
+      return isolazi_error_set (err, 0, "load state of container `%s`: state file is incomplete", id);
     }
   *ret = s;
   return 0;

@@ -64,10 +64,10 @@ isolazi_sync_recv (int fd, isolazi_sync_msg_t *ret, isolazi_error_t *err)
   if (r == 0)
     return 0;
   if ((size_t) r < sizeof h)
-    return isolazi_error_set (err, EPROTO, "receive sync message: short message (%zd bytes)", r);
+    return isolazi_error_set (err, 0, "receive sync message: short message (%zd bytes)", r);
   memcpy (&h, buf, sizeof h);
   if (h.len != (size_t) r - sizeof h)
-    return isolazi_error_set (err, EPROTO, "receive sync message: bad length %u", h.len);
+    return isolazi_error_set (err, 0, "receive sync message: bad length %u", h.len);
   ret->type = (isolazi_sync_type_t) h.type;
   ret->errnum = h.errnum;
   ret->len = h.len;
@@ -102,7 +102,7 @@ isolazi_sync_expect (int fd, isolazi_sync_type_t type, const char *what, isolazi
   if (m.type != type)
     {
       isolazi_sync_msg_release (&m);
-      return isolazi_error_set (err, EPROTO, "%s: unexpected sync message %u (wanted %u)", what, (unsigned) m.type,
+      return isolazi_error_set (err, 0, "%s: unexpected sync message %u (wanted %u)", what, (unsigned) m.type,
                                 (unsigned) type);
     }
   if (ret != NULL)

@@ -276,7 +276,10 @@ test_hooks (void)
   h.env_len = 1;
   tap_ok (isolazi_hooks_run (&h, 1, "prestart", "{\"id\":\"c\"}", &e) == 0, "hook runs");
   isolazi_read_file (out, &text, NULL, &e);
-  tap_streq (text, "hook one V {\"id\":\"c\"}\n", "hook gets args, env and the state on stdin");
+  {
+    cleanup_free char *want = xasprintf ("%s one V {\"id\":\"c\"}\n", script);
+    tap_streq (text, want, "hook gets args, env and the state on stdin");
+  }
   env[0] = (char *) "FAIL=1";
   tap_ok (isolazi_hooks_run (&h, 1, "createRuntime", "{}", &e) < 0 && strstr (e.msg, "hooks.createRuntime[0]") != NULL
               && strstr (e.msg, "exit status 3: boom") != NULL,
@@ -316,9 +319,16 @@ test_find_executable (void)
   tap_ok (isolazi_process_find_executable (&p, &path, &e) < 0
               && strcmp (e.msg, "exec `/nope`: no such file or directory") == 0,
           "missing absolute path");
-  args[0] = (char *) "/etc/hostname";
-  tap_ok (isolazi_process_find_executable (&p, &path, &e) < 0 && strstr (e.msg, "permission denied") != NULL,
-          "not executable: permission denied");
+  {
+    char plain[] = "/tmp/isolazi-test-noexec-XXXXXX";
+    int fd = mkstemp (plain);
+    close (fd);
+    chmod (plain, 0644);
+    args[0] = plain;
+    tap_ok (isolazi_process_find_executable (&p, &path, &e) < 0 && strstr (e.msg, "permission denied") != NULL,
+            "not executable: permission denied");
+    unlink (plain);
+  }
   isolazi_error_release (&e);
 }
 
