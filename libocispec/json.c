@@ -13,35 +13,75 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#define V(v) ((yajl_val) (v))
-#define J(v) ((const json_value *) (v))
+#define V(v) ((yajl_val)(v))
+#define J(v) ((const json_value *)(v))
+
+/* yajl_tree builds and frees documents recursively: a few million nested brackets overflow the
+   stack.  Go's encoding/json stops at 10000 levels; so do we, before yajl sees the text. */
+#define JSON_MAX_DEPTH 10000
+
+static bool
+too_deep(const char *text, size_t len)
+{
+  size_t i, depth = 0;
+  bool in_string = false;
+
+  for (i = 0; i < len; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = false;
+        }
+      else if (c == '"')
+        in_string = true;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > JSON_MAX_DEPTH)
+            return true;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return false;
+}
 
 json_value *
-json_parse (const char *text, size_t len, char **err)
+json_parse(const char *text, size_t len, char **err)
 {
   char errbuf[1024];
   char *copy;
   yajl_val tree;
 
   /* yajl_tree_parse wants a NUL-terminated string; a NUL inside the text is a syntax error. */
-  if (memchr (text, '\0', len) != NULL)
+  if (memchr(text, '\0', len) != NULL)
     {
       if (err != NULL)
-        *err = strdup ("invalid JSON: the text contains a NUL byte");
+        *err = strdup("invalid JSON: the text contains a NUL byte");
       return NULL;
     }
-  copy = malloc (len + 1);
+  if (too_deep(text, len))
+    {
+      if (err != NULL)
+        *err = strdup("invalid JSON: nested deeper than 10000 levels");
+      return NULL;
+    }
+  copy = malloc(len + 1);
   if (copy == NULL)
     {
       if (err != NULL)
-        *err = strdup ("out of memory");
+        *err = strdup("out of memory");
       return NULL;
     }
-  memcpy (copy, text, len);
+  memcpy(copy, text, len);
   copy[len] = '\0';
   errbuf[0] = '\0';
-  tree = yajl_tree_parse (copy, errbuf, sizeof errbuf);
-  free (copy);
+  tree = yajl_tree_parse(copy, errbuf, sizeof errbuf);
+  free(copy);
   if (tree == NULL)
     {
       if (err != NULL)
@@ -56,25 +96,25 @@ json_parse (const char *text, size_t len, char **err)
               *q = ' ';
           while (q > p && q[-1] == ' ')
             *--q = '\0';
-          if (asprintf (err, "invalid JSON: %s", *p ? p : "syntax error") < 0)
+          if (asprintf(err, "invalid JSON: %s", *p ? p : "syntax error") < 0)
             *err = NULL;
         }
       return NULL;
     }
-  return (json_value *) tree;
+  return (json_value *)tree;
 }
 
 void
-json_value_free (json_value *v)
+json_value_free(json_value *v)
 {
   if (v != NULL)
-    yajl_tree_free (V (v));
+    yajl_tree_free(V(v));
 }
 
 json_type
-json_typeof (const json_value *v)
+json_typeof(const json_value *v)
 {
-  switch (V (v)->type)
+  switch (V(v)->type)
     {
     case yajl_t_string:
       return JSON_STRING;
@@ -95,7 +135,7 @@ json_typeof (const json_value *v)
 }
 
 const char *
-json_type_name (json_type t)
+json_type_name(json_type t)
 {
   switch (t)
     {
@@ -116,13 +156,13 @@ json_type_name (json_type t)
 }
 
 bool
-json_get_bool (const json_value *v, bool *ret)
+json_get_bool(const json_value *v, bool *ret)
 {
   if (v == NULL)
     return false;
-  if (V (v)->type == yajl_t_true || V (v)->type == yajl_t_false)
+  if (V(v)->type == yajl_t_true || V(v)->type == yajl_t_false)
     {
-      *ret = V (v)->type == yajl_t_true;
+      *ret = V(v)->type == yajl_t_true;
       return true;
     }
   return false;
@@ -131,15 +171,15 @@ json_get_bool (const json_value *v, bool *ret)
 /* The number's literal text, which yajl keeps: integers beyond int64 (uint64 limits such as
    RLIM_INFINITY) are read from it rather than from yajl's lossy long long / double. */
 static const char *
-number_text (const json_value *v)
+number_text(const json_value *v)
 {
-  if (v == NULL || V (v)->type != yajl_t_number)
+  if (v == NULL || V(v)->type != yajl_t_number)
     return NULL;
-  return V (v)->u.number.r;
+  return V(v)->u.number.r;
 }
 
 static bool
-is_integer_literal (const char *s)
+is_integer_literal(const char *s)
 {
   if (*s == '-')
     s++;
@@ -152,16 +192,16 @@ is_integer_literal (const char *s)
 }
 
 bool
-json_get_int64 (const json_value *v, int64_t *ret)
+json_get_int64(const json_value *v, int64_t *ret)
 {
-  const char *s = number_text (v);
+  const char *s = number_text(v);
   long long n;
   char *end;
 
-  if (s == NULL || !is_integer_literal (s))
+  if (s == NULL || !is_integer_literal(s))
     return false;
   errno = 0;
-  n = strtoll (s, &end, 10);
+  n = strtoll(s, &end, 10);
   if (errno != 0 || *end != '\0')
     return false;
   *ret = n;
@@ -169,16 +209,16 @@ json_get_int64 (const json_value *v, int64_t *ret)
 }
 
 bool
-json_get_uint64 (const json_value *v, uint64_t *ret)
+json_get_uint64(const json_value *v, uint64_t *ret)
 {
-  const char *s = number_text (v);
+  const char *s = number_text(v);
   unsigned long long n;
   char *end;
 
-  if (s == NULL || !is_integer_literal (s) || s[0] == '-')
+  if (s == NULL || !is_integer_literal(s) || s[0] == '-')
     return false;
   errno = 0;
-  n = strtoull (s, &end, 10);
+  n = strtoull(s, &end, 10);
   if (errno != 0 || *end != '\0')
     return false;
   *ret = n;
@@ -186,79 +226,79 @@ json_get_uint64 (const json_value *v, uint64_t *ret)
 }
 
 bool
-json_get_double (const json_value *v, double *ret)
+json_get_double(const json_value *v, double *ret)
 {
-  const char *s = number_text (v);
+  const char *s = number_text(v);
   double d;
   char *end;
 
   if (s == NULL)
     return false;
   errno = 0;
-  d = strtod (s, &end);
-  if (errno != 0 || *end != '\0' || !isfinite (d))
+  d = strtod(s, &end);
+  if (errno != 0 || *end != '\0' || !isfinite(d))
     return false;
   *ret = d;
   return true;
 }
 
 const char *
-json_get_string (const json_value *v)
+json_get_string(const json_value *v)
 {
-  if (v == NULL || V (v)->type != yajl_t_string)
+  if (v == NULL || V(v)->type != yajl_t_string)
     return NULL;
-  return V (v)->u.string;
+  return V(v)->u.string;
 }
 
 size_t
-json_array_len (const json_value *v)
+json_array_len(const json_value *v)
 {
-  if (v == NULL || V (v)->type != yajl_t_array)
+  if (v == NULL || V(v)->type != yajl_t_array)
     return 0;
-  return V (v)->u.array.len;
+  return V(v)->u.array.len;
 }
 
 const json_value *
-json_array_get (const json_value *v, size_t i)
+json_array_get(const json_value *v, size_t i)
 {
-  if (i >= json_array_len (v))
+  if (i >= json_array_len(v))
     return NULL;
-  return J (V (v)->u.array.values[i]);
+  return J(V(v)->u.array.values[i]);
 }
 
 size_t
-json_object_len (const json_value *v)
+json_object_len(const json_value *v)
 {
-  if (v == NULL || V (v)->type != yajl_t_object)
+  if (v == NULL || V(v)->type != yajl_t_object)
     return 0;
-  return V (v)->u.object.len;
+  return V(v)->u.object.len;
 }
 
 const char *
-json_object_key (const json_value *v, size_t i)
+json_object_key(const json_value *v, size_t i)
 {
-  if (i >= json_object_len (v))
+  if (i >= json_object_len(v))
     return NULL;
-  return V (v)->u.object.keys[i];
+  return V(v)->u.object.keys[i];
 }
 
 const json_value *
-json_object_value (const json_value *v, size_t i)
+json_object_value(const json_value *v, size_t i)
 {
-  if (i >= json_object_len (v))
+  if (i >= json_object_len(v))
     return NULL;
-  return J (V (v)->u.object.values[i]);
+  return J(V(v)->u.object.values[i]);
 }
 
 const json_value *
-json_object_get (const json_value *v, const char *key)
+json_object_get(const json_value *v, const char *key)
 {
-  size_t i, n = json_object_len (v);
+  size_t i, n = json_object_len(v);
 
   /* Last one wins on duplicate keys, as with encoding/json (runc) */
   for (i = n; i > 0; i--)
-    if (strcmp (V (v)->u.object.keys[i - 1], key) == 0)
-      return J (V (v)->u.object.values[i - 1]);
+    if (strcmp(V(v)->u.object.keys[i - 1], key) == 0)
+      return J(V(v)->u.object.values[i - 1]);
   return NULL;
 }
 
@@ -271,22 +311,22 @@ struct json_gen
 };
 
 json_gen *
-json_gen_new (bool pretty)
+json_gen_new(bool pretty)
 {
-  json_gen *g = calloc (1, sizeof *g);
+  json_gen *g = calloc(1, sizeof *g);
 
   if (g == NULL)
     return NULL;
-  g->g = yajl_gen_alloc (NULL);
+  g->g = yajl_gen_alloc(NULL);
   if (g->g == NULL)
     {
-      free (g);
+      free(g);
       return NULL;
     }
   if (pretty)
     {
-      yajl_gen_config (g->g, yajl_gen_beautify, 1);
-      yajl_gen_config (g->g, yajl_gen_indent_string, "  ");
+      yajl_gen_config(g->g, yajl_gen_beautify, 1);
+      yajl_gen_config(g->g, yajl_gen_indent_string, "  ");
     }
   /* No UTF-8 validation: paths and ids are bytes, and a state file must still be written for a
      bundle whose path is not UTF-8.  '/' is not escaped, so paths stay readable. */
@@ -295,105 +335,105 @@ json_gen_new (bool pretty)
 }
 
 void
-json_gen_free (json_gen *g)
+json_gen_free(json_gen *g)
 {
   if (g == NULL)
     return;
-  yajl_gen_free (g->g);
-  free (g);
+  yajl_gen_free(g->g);
+  free(g);
 }
 
-#define GEN(g, call)                                                                                                  \
-  do                                                                                                                  \
-    {                                                                                                                 \
-      if ((g) != NULL && (g)->status == yajl_gen_status_ok)                                                           \
-        (g)->status = (call);                                                                                         \
-    }                                                                                                                 \
+#define GEN(g, call)                                                                                                   \
+  do                                                                                                                   \
+    {                                                                                                                  \
+      if ((g) != NULL && (g)->status == yajl_gen_status_ok)                                                            \
+        (g)->status = (call);                                                                                          \
+    }                                                                                                                  \
   while (0)
 
 void
-json_gen_object_open (json_gen *g)
+json_gen_object_open(json_gen *g)
 {
-  GEN (g, yajl_gen_map_open (g->g));
+  GEN(g, yajl_gen_map_open(g->g));
 }
 
 void
-json_gen_object_close (json_gen *g)
+json_gen_object_close(json_gen *g)
 {
-  GEN (g, yajl_gen_map_close (g->g));
+  GEN(g, yajl_gen_map_close(g->g));
 }
 
 void
-json_gen_array_open (json_gen *g)
+json_gen_array_open(json_gen *g)
 {
-  GEN (g, yajl_gen_array_open (g->g));
+  GEN(g, yajl_gen_array_open(g->g));
 }
 
 void
-json_gen_array_close (json_gen *g)
+json_gen_array_close(json_gen *g)
 {
-  GEN (g, yajl_gen_array_close (g->g));
+  GEN(g, yajl_gen_array_close(g->g));
 }
 
 void
-json_gen_key (json_gen *g, const char *key)
+json_gen_key(json_gen *g, const char *key)
 {
-  GEN (g, yajl_gen_string (g->g, (const unsigned char *) key, strlen (key)));
+  GEN(g, yajl_gen_string(g->g, (const unsigned char *)key, strlen(key)));
 }
 
 void
-json_gen_string (json_gen *g, const char *s)
+json_gen_string(json_gen *g, const char *s)
 {
   if (s == NULL)
-    json_gen_null (g);
+    json_gen_null(g);
   else
-    GEN (g, yajl_gen_string (g->g, (const unsigned char *) s, strlen (s)));
+    GEN(g, yajl_gen_string(g->g, (const unsigned char *)s, strlen(s)));
 }
 
 static void
-gen_number_text (json_gen *g, const char *text)
+gen_number_text(json_gen *g, const char *text)
 {
-  GEN (g, yajl_gen_number (g->g, text, strlen (text)));
+  GEN(g, yajl_gen_number(g->g, text, strlen(text)));
 }
 
 void
-json_gen_int64 (json_gen *g, int64_t v)
+json_gen_int64(json_gen *g, int64_t v)
 {
   char buf[32];
 
-  snprintf (buf, sizeof buf, "%" PRId64, v);
-  gen_number_text (g, buf);
+  snprintf(buf, sizeof buf, "%" PRId64, v);
+  gen_number_text(g, buf);
 }
 
 void
-json_gen_uint64 (json_gen *g, uint64_t v)
+json_gen_uint64(json_gen *g, uint64_t v)
 {
   char buf[32];
 
-  snprintf (buf, sizeof buf, "%" PRIu64, v);
-  gen_number_text (g, buf);
+  snprintf(buf, sizeof buf, "%" PRIu64, v);
+  gen_number_text(g, buf);
 }
 
 void
-json_gen_double (json_gen *g, double v)
+json_gen_double(json_gen *g, double v)
 {
-  GEN (g, yajl_gen_double (g->g, v));
+  GEN(g, yajl_gen_double(g->g, v));
 }
 
 void
-json_gen_bool (json_gen *g, bool v)
+json_gen_bool(json_gen *g, bool v)
 {
-  GEN (g, yajl_gen_bool (g->g, v ? 1 : 0));
+  GEN(g, yajl_gen_bool(g->g, v ? 1 : 0));
 }
 
 void
-json_gen_null (json_gen *g)
+json_gen_null(json_gen *g)
 {
-  GEN (g, yajl_gen_null (g->g));
+  GEN(g, yajl_gen_null(g->g));
 }
 
 static const char *
-gen_status_text (yajl_gen_status s)
+gen_status_text(yajl_gen_status s)
 {
   switch (s)
     {
@@ -416,7 +456,7 @@ gen_status_text (yajl_gen_status s)
 }
 
 int
-json_gen_finish (json_gen *g, char **ret, size_t *ret_len, char **err)
+json_gen_finish(json_gen *g, char **ret, size_t *ret_len, char **err)
 {
   const unsigned char *buf;
   size_t len;
@@ -425,32 +465,32 @@ json_gen_finish (json_gen *g, char **ret, size_t *ret_len, char **err)
   if (g == NULL)
     {
       if (err != NULL)
-        *err = strdup ("out of memory");
+        *err = strdup("out of memory");
       return -1;
     }
   if (g->status != yajl_gen_status_ok)
     {
       if (err != NULL)
-        *err = strdup (gen_status_text (g->status));
+        *err = strdup(gen_status_text(g->status));
       return -1;
     }
-  if (yajl_gen_get_buf (g->g, &buf, &len) != yajl_gen_status_ok)
+  if (yajl_gen_get_buf(g->g, &buf, &len) != yajl_gen_status_ok)
     {
       if (err != NULL)
-        *err = strdup ("JSON writer error");
+        *err = strdup("JSON writer error");
       return -1;
     }
   /* yajl's beautify mode ends with a newline; callers decide about trailing newlines. */
   while (len > 0 && buf[len - 1] == '\n')
     len--;
-  out = malloc (len + 1);
+  out = malloc(len + 1);
   if (out == NULL)
     {
       if (err != NULL)
-        *err = strdup ("out of memory");
+        *err = strdup("out of memory");
       return -1;
     }
-  memcpy (out, buf, len);
+  memcpy(out, buf, len);
   out[len] = '\0';
   *ret = out;
   if (ret_len != NULL)
