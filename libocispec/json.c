@@ -86,17 +86,30 @@ json_parse(const char *text, size_t len, char **err)
     {
       if (err != NULL)
         {
-          /* yajl's text is multi-line ("parse error: ...\n  <context>\n  (right here) ------^");
-             keep the first line, which says what went wrong, and fold the rest in. */
-          char *p, *q;
-          for (p = errbuf; *p == ' ' || *p == '\n'; p++)
-            ;
-          for (q = p; *q; q++)
-            if (*q == '\n' || *q == '\t')
-              *q = ' ';
-          while (q > p && q[-1] == ' ')
-            *--q = '\0';
-          if (asprintf(err, "invalid JSON: %s", *p ? p : "syntax error") < 0)
+          /* yajl's text is multi-line ("parse error: ...\n  <context>\n  (right here) ------^"):
+             keep the first line, which says what went wrong, and the context as "near `...`". */
+          char *what = errbuf, *ctx, *end;
+          int r;
+
+          what += strspn(what, " \t\n");
+          ctx = strchr(what, '\n');
+          if (ctx != NULL)
+            {
+              *ctx++ = '\0';
+              ctx += strspn(ctx, " \t\n");
+              end = strchr(ctx, '\n');
+              if (end != NULL)
+                *end = '\0';
+              for (end = ctx + strlen(ctx); end > ctx && (end[-1] == ' ' || end[-1] == '\t'); end--)
+                *(end - 1) = '\0';
+            }
+          for (end = what + strlen(what); end > what && (end[-1] == ' ' || end[-1] == '\t'); end--)
+            *(end - 1) = '\0';
+          if (ctx != NULL && *ctx != '\0' && strncmp(ctx, "(right here)", 12) != 0)
+            r = asprintf(err, "invalid JSON: %s near `%s`", *what ? what : "syntax error", ctx);
+          else
+            r = asprintf(err, "invalid JSON: %s", *what ? what : "syntax error");
+          if (r < 0)
             *err = NULL;
         }
       return NULL;
@@ -455,6 +468,40 @@ gen_status_text(yajl_gen_status s)
     }
 }
 
+/* Copies a generated document, writing empty containers as [] and {} (yajl's beautify mode
+   puts blank lines inside them; encoding/json's MarshalIndent does not).  Returns the new length. */
+static size_t
+squeeze_empty(char *out, const char *in, size_t len)
+{
+  size_t i, j, n = 0;
+  bool in_string = false;
+
+  for (i = 0; i < len; i++)
+    {
+      char c = in[i];
+
+      out[n++] = c;
+      if (in_string)
+        {
+          if (c == '\\' && i + 1 < len)
+            out[n++] = in[++i];
+          else if (c == '"')
+            in_string = false;
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == '[' || c == '{')
+        {
+          for (j = i + 1; j < len && (in[j] == ' ' || in[j] == '\n'); j++)
+            ;
+          if (j < len && j > i + 1 && in[j] == (c == '[' ? ']' : '}'))
+            i = j - 1;
+        }
+    }
+  return n;
+}
+
 int
 json_gen_finish(json_gen *g, char **ret, size_t *ret_len, char **err)
 {
@@ -490,7 +537,7 @@ json_gen_finish(json_gen *g, char **ret, size_t *ret_len, char **err)
         *err = strdup("out of memory");
       return -1;
     }
-  memcpy(out, buf, len);
+  len = squeeze_empty(out, (const char *)buf, len);
   out[len] = '\0';
   *ret = out;
   if (ret_len != NULL)

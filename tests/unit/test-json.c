@@ -179,6 +179,26 @@ test_writer(void)
   free(err);
 
   {
+    json_gen *g = json_gen_new(true);
+    char *o = NULL;
+    json_gen_object_open(g);
+    json_gen_key(g, "a");
+    json_gen_array_open(g);
+    json_gen_array_close(g);
+    json_gen_key(g, "b");
+    json_gen_object_open(g);
+    json_gen_object_close(g);
+    json_gen_key(g, "s");
+    json_gen_string(g, "[\n  ] {\n}");
+    json_gen_object_close(g);
+    if (json_gen_finish(g, &o, NULL, NULL) < 0)
+      o = NULL;
+    tap_streq(o, "{\n  \"a\": [],\n  \"b\": {},\n  \"s\": \"[\\n  ] {\\n}\"\n}",
+              "pretty: empty containers as [] and {}");
+    json_gen_free(g);
+    free(o);
+  }
+  {
     json_gen *g = json_gen_new(false);
     char *o = NULL;
     err = NULL;
