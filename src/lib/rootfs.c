@@ -381,12 +381,18 @@ plan_cb(const mountinfo_entry_t *e, void *data, isolazi_error_t *err)
   else if (path_is_under(own->path, e->root))
     rel = own->path + strlen(e->root);
   else
-    return 0;
+    /* Not reachable through this mount (in a cgroup namespace the root reads "/.."): nothing
+       to bind, but a fresh cgroup mount of the hierarchy still works. */
+    rel = NULL;
   own->used = true;
   p->binds = xrealloc(p->binds, (p->binds_len + 1) * sizeof *p->binds);
   p->binds[p->binds_len].name = xstrdup(basename_of(e->mountpoint));
-  p->binds[p->binds_len].source
-      = (*rel == '\0' || strcmp(rel, "/") == 0) ? xstrdup(e->mountpoint) : xasprintf("%s%s", e->mountpoint, rel);
+  if (rel == NULL)
+    p->binds[p->binds_len].source = NULL;
+  else if (*rel == '\0' || strcmp(rel, "/") == 0)
+    p->binds[p->binds_len].source = xstrdup(e->mountpoint);
+  else
+    p->binds[p->binds_len].source = xasprintf("%s%s", e->mountpoint, rel);
   /* A named hierarchy without controllers needs "none" (cgroups.rst: "none,name=systemd"). */
   p->binds[p->binds_len].data = isolazi_has_prefix(own->controllers_text, "name=")
                                     ? xasprintf("none,%s", own->controllers_text)
@@ -502,26 +508,60 @@ isolazi_rootfs_open_in_root(int rootfd, const char *path, int oflags, bool no_sy
   return fd;
 }
 
-int
-isolazi_rootfs_mkdir_in_root(int rootfd, const char *path, mode_t mode, isolazi_error_t *err)
+/* The in-root path a dangling symlink `name` (in directory `dirfd`, reached as `parent`)
+ * points to, followed by `rest`: creating through a dangling symlink creates its target, as
+ * runc's securejoin does, but always inside the root (RESOLVE_IN_ROOT treats the target's
+ * "/" and ".." as the root's).  NULL if it is not a symlink. */
+static char *
+dangling_target(int dirfd, const char *parent, const char *name, const char *rest)
 {
-  cleanup_free char *clean = isolazi_rootfs_clean_path(path);
-  cleanup_close int cur = -1;
-  char *p;
+  char target[PATH_MAX];
+  ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
 
+  if (n <= 0)
+    return NULL;
+  target[n] = '\0';
+  if (target[0] == '/')
+    return xasprintf("%s/%s", target, rest);
+  return xasprintf("%s/%s/%s", parent, target, rest);
+}
+
+/* Components are not cleaned here: ".." in a symlink's target must be resolved physically,
+ * which openat2 does. */
+static int
+mkdir_in_root_raw(int rootfd, const char *path, mode_t mode, int depth, isolazi_error_t *err)
+{
+  cleanup_close int cur = -1;
+  const char *p = path;
+
+  if (depth > 40)
+    return isolazi_error_set(err, ELOOP, "mkdir `%s` in the container root", path);
   cur = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY, false);
   if (cur < 0)
     return isolazi_error_errno(err, "open the container root");
-  p = clean + 1;
   while (*p != '\0')
     {
-      char *slash = strchr(p, '/');
-      cleanup_free char *name = slash ? strndup(p, (size_t)(slash - p)) : xstrdup(p);
-      cleanup_free char *prefix = slash ? strndup(clean, (size_t)(slash - clean)) : xstrdup(clean);
+      const char *start, *end;
+      cleanup_free char *name = NULL;
+      cleanup_free char *prefix = NULL;
       int next;
 
-      if (name == NULL || prefix == NULL)
-        abort();
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      start = p;
+      end = strchr(start, '/');
+      if (end == NULL)
+        end = start + strlen(start);
+      name = xmalloc((size_t)(end - start) + 1);
+      memcpy(name, start, (size_t)(end - start));
+      name[end - start] = '\0';
+      prefix = xmalloc((size_t)(end - path) + 1);
+      memcpy(prefix, path, (size_t)(end - path));
+      prefix[end - path] = '\0';
+      p = end;
+
       next = openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, false);
       if (next < 0 && errno == ENOENT)
         {
@@ -530,15 +570,31 @@ isolazi_rootfs_mkdir_in_root(int rootfd, const char *path, mode_t mode, isolazi_
             return isolazi_error_errno(err, "mkdir `%s` in the container root", prefix);
           next = openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, false);
           if (next < 0 && errno == ENOENT)
-            return isolazi_error_set(err, ENOENT, "mkdir `%s` in the container root: dangling symlink", prefix);
+            {
+              cleanup_free char *parent = xmalloc((size_t)(start - path) + 1);
+              cleanup_free char *retry = NULL;
+
+              memcpy(parent, path, (size_t)(start - path));
+              parent[start - path] = '\0';
+              retry = dangling_target(cur, parent, name, p);
+              if (retry == NULL)
+                return isolazi_error_set(err, ENOENT, "mkdir `%s` in the container root", prefix);
+              return mkdir_in_root_raw(rootfd, retry, mode, depth + 1, err);
+            }
         }
       if (next < 0)
         return isolazi_error_errno(err, "open `%s` in the container root", prefix);
       close(cur);
       cur = next;
-      p = slash ? slash + 1 : p + strlen(p);
     }
   return steal_fd(&cur);
+}
+
+int
+isolazi_rootfs_mkdir_in_root(int rootfd, const char *path, mode_t mode, isolazi_error_t *err)
+{
+  cleanup_free char *clean = isolazi_rootfs_clean_path(path);
+  return mkdir_in_root_raw(rootfd, clean, mode, 0, err);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -643,13 +699,13 @@ typedef struct prepare_ctx
   char *mountinfo; /* read once, for cgroup mounts */
 } prepare_ctx_t;
 
-/* Resolve `dest` inside the root, creating it when missing: a directory, or with `file` an
- * empty file (a bind of a file needs a file to land on). Returns an O_PATH fd. */
 static int
-prepare_destination(prepare_ctx_t *c, const char *dest, bool file, isolazi_error_t *err)
+prepare_destination_depth(prepare_ctx_t *c, const char *dest, bool file, int depth, isolazi_error_t *err)
 {
   int fd;
 
+  if (depth > 40)
+    return isolazi_error_set(err, ELOOP, "create `%s` in the container root", dest);
   fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
   if (fd < 0 && errno == ENOENT)
     {
@@ -666,11 +722,28 @@ prepare_destination(prepare_ctx_t *c, const char *dest, bool file, isolazi_error
           pfd = isolazi_rootfs_mkdir_in_root(c->rootfd, parent[0] ? parent : "/", 0755, err);
           if (pfd < 0)
             return -1;
-          /* O_EXCL|O_NOFOLLOW: never create through a dangling symlink. */
+          /* O_EXCL|O_NOFOLLOW: never create through a symlink; a dangling one has its target
+             created inside the root instead. */
           created = openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
           if (created < 0 && errno != EEXIST)
             return isolazi_error_errno(err, "create `%s` in the container root", dest);
-          fd = isolazi_rootfs_open_in_root(c->rootfd, dest, O_PATH, false, err);
+          fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
+          if (fd < 0 && errno == ENOENT)
+            {
+              cleanup_free char *retry = dangling_target(pfd, parent, slash + 1, "");
+              cleanup_free char *clean = retry ? isolazi_rootfs_clean_path(retry) : NULL;
+              if (clean == NULL)
+                return isolazi_error_set(err, ENOENT, "create `%s` in the container root", dest);
+              /* The target is rechecked from scratch, so it stays inside the root too. */
+              fd = prepare_destination_depth(c, clean, file, depth + 1, err);
+              if (fd < 0)
+                return -1;
+              if (close(fd) < 0)
+                return isolazi_error_errno(err, "close `%s`", clean);
+              fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
+            }
+          if (fd < 0)
+            return isolazi_error_errno(err, "open `%s` in the container root", dest);
         }
     }
   else if (fd < 0)
@@ -681,6 +754,14 @@ prepare_destination(prepare_ctx_t *c, const char *dest, bool file, isolazi_error
       return -1;
     }
   return fd;
+}
+
+/* Resolve `dest` inside the root, creating it when missing: a directory, or with `file` an
+ * empty file (a bind of a file needs a file to land on). Returns an O_PATH fd. */
+static int
+prepare_destination(prepare_ctx_t *c, const char *dest, bool file, isolazi_error_t *err)
+{
+  return prepare_destination_depth(c, dest, file, 0, err);
 }
 
 static int
@@ -819,6 +900,8 @@ do_cgroup_mount(prepare_ctx_t *c, const oci_mount *m, const char *dest, const is
               < 0)
             goto out;
         }
+      else if (plan.binds[i].source == NULL)
+        isolazi_debug("cgroup hierarchy `%s` is not visible from here, not bound", plan.binds[i].name);
       else
         {
           isolazi_mount_flags_t bf = *f;
@@ -1165,6 +1248,10 @@ mask_path(int rootfd, int *devnull, const char *path, isolazi_error_t *err)
       cleanup_close int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
       if (fsfd < 0)
         return isolazi_error_errno(err, "mask `%s`: open tmpfs", clean);
+      /* As runc's mount("tmpfs", path, "tmpfs", MS_RDONLY): source "tmpfs", read-only superblock. */
+      if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0
+          || fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0)
+        return isolazi_error_errno(err, "mask `%s`: configure tmpfs", clean);
       if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
         return isolazi_error_errno(err, "mask `%s`: create tmpfs", clean);
       mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);

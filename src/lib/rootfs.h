@@ -78,7 +78,8 @@ bool isolazi_rootfs_proc_mount_allowed(const char *dest, bool source_is_proc);
 typedef struct isolazi_cgroup_bind
 {
   char *name;   /* entry under the destination: basename of the host mount point ("cpu,cpuacct") */
-  char *source; /* host directory to bind (mount point + own cgroup relative to the mount root) */
+  char *source; /* host directory to bind (mount point + own cgroup relative to the mount root), NULL
+                  when the own cgroup is outside what the mount shows (only a direct mount works) */
   char *data;   /* mount data for a direct cgroup mount ("cpu,cpuacct", "none,name=systemd") */
 } isolazi_cgroup_bind_t;
 

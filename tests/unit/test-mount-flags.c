@@ -299,6 +299,21 @@ test_cgroup_plan(void)
   isolazi_cgroup_mount_plan_release(&p);
   isolazi_cgroup_mount_plan_release(&p);
 
+  /* Inside a cgroup namespace the host's memory mount root is outside ours. */
+  tap_ok(isolazi_cgroup_mount_plan("35 31 0:32 /.. /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+                                   "36 31 0:33 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n",
+                                   "4:memory:/\n5:pids:/\n", &p, &err)
+                 == 0
+             && p.binds_len == 2,
+         "cgroupns plan keeps unreachable hierarchies");
+  if (p.binds_len == 2)
+    {
+      tap_ok(p.binds[0].source == NULL, "unreachable hierarchy has no bind source");
+      tap_streq(p.binds[0].data, "memory", "but can be mounted");
+      tap_streq(p.binds[1].source, "/sys/fs/cgroup/pids", "reachable one binds");
+    }
+  isolazi_cgroup_mount_plan_release(&p);
+
   tap_ok(isolazi_cgroup_mount_plan("23 1 254:0 / / rw - ext4 /dev/vda rw\n"
                                    "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
                                    "0::/user.slice\n", &p, &err)
