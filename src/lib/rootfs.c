@@ -393,6 +393,8 @@ plan_cb(const mountinfo_entry_t *e, void *data, isolazi_error_t *err)
     p->binds[p->binds_len].source = xstrdup(e->mountpoint);
   else
     p->binds[p->binds_len].source = xasprintf("%s%s", e->mountpoint, rel);
+  p->binds[p->binds_len].mountpoint = xstrdup(e->mountpoint);
+  p->binds[p->binds_len].root = xstrdup(e->root);
   /* A named hierarchy without controllers needs "none" (cgroups.rst: "none,name=systemd"). */
   p->binds[p->binds_len].data = isolazi_has_prefix(own->controllers_text, "name=")
                                     ? xasprintf("none,%s", own->controllers_text)
@@ -414,6 +416,23 @@ plan_cb(const mountinfo_entry_t *e, void *data, isolazi_error_t *err)
         }
     }
   return 0;
+}
+
+char *
+isolazi_cgroup_bind_dir(const isolazi_cgroup_bind_t *b, const char *path)
+{
+  cleanup_free char *clean = isolazi_rootfs_clean_path(path);
+  const char *rel;
+
+  if (strcmp(b->root, "/") == 0)
+    rel = clean;
+  else if (path_is_under(clean, b->root))
+    rel = clean + strlen(b->root);
+  else
+    return NULL;
+  if (*rel == '\0' || strcmp(rel, "/") == 0)
+    return xstrdup(b->mountpoint);
+  return xasprintf("%s%s", b->mountpoint, rel);
 }
 
 int
@@ -455,6 +474,8 @@ isolazi_cgroup_mount_plan_release(isolazi_cgroup_mount_plan_t *p)
       free(p->binds[i].name);
       free(p->binds[i].source);
       free(p->binds[i].data);
+      free(p->binds[i].mountpoint);
+      free(p->binds[i].root);
     }
   free(p->binds);
   for (i = 0; i < p->links_len; i++)
@@ -890,6 +911,8 @@ do_cgroup_mount(prepare_ctx_t *c, const oci_mount *m, const char *dest, const is
     goto out;
   for (i = 0; i < plan.binds_len; i++)
     {
+      cleanup_free char *given = NULL;
+      struct stat st;
       cleanup_free char *sub = xasprintf("%s/%s", strcmp(dest, "/") == 0 ? "" : dest, plan.binds[i].name);
 
       if (c->o->new_cgroupns)
@@ -898,6 +921,18 @@ do_cgroup_mount(prepare_ctx_t *c, const oci_mount *m, const char *dest, const is
           if (do_fs_mount(c, "cgroup", "cgroup", sub, (flags & MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           plan.binds[i].data, f->propagation, err)
               < 0)
+            goto out;
+        }
+      else if (c->o->cgroup_path != NULL && (given = isolazi_cgroup_bind_dir(&plan.binds[i], c->o->cgroup_path)) != NULL
+               && stat(given, &st) == 0 && S_ISDIR(st.st_mode))
+        {
+          /* The runtime may still be moving us into the v1 hierarchies while we mount (the
+             init prepares in parallel), so /proc/self/cgroup can still name the runtime's own
+             cgroup: prefer the container's path where it exists in this hierarchy. */
+          isolazi_mount_flags_t bf = *f;
+          bf.rec_attr_set = bf.rec_attr_clr = 0;
+          bf.flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
+          if (do_bind(c, given, sub, &bf, true, err) < 0)
             goto out;
         }
       else if (plan.binds[i].source == NULL)

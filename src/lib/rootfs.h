@@ -77,11 +77,17 @@ bool isolazi_rootfs_proc_mount_allowed(const char *dest, bool source_is_proc);
  * ("cpu" -> "cpu,cpuacct").  On a pure v2 host it is a cgroup2 mount. */
 typedef struct isolazi_cgroup_bind
 {
-  char *name;   /* entry under the destination: basename of the host mount point ("cpu,cpuacct") */
-  char *source; /* host directory to bind (mount point + own cgroup relative to the mount root), NULL
-                  when the own cgroup is outside what the mount shows (only a direct mount works) */
-  char *data;   /* mount data for a direct cgroup mount ("cpu,cpuacct", "none,name=systemd") */
+  char *name;       /* entry under the destination: basename of the host mount point ("cpu,cpuacct") */
+  char *source;     /* host directory to bind (mount point + own cgroup relative to the mount root), NULL
+                      when the own cgroup is outside what the mount shows (only a direct mount works) */
+  char *data;       /* mount data for a direct cgroup mount ("cpu,cpuacct", "none,name=systemd") */
+  char *mountpoint; /* the host's mount of the hierarchy ("/sys/fs/cgroup/cpu,cpuacct") */
+  char *root;       /* the cgroup that mount shows ("/" unless the host is itself nested) */
 } isolazi_cgroup_bind_t;
+
+/* The host directory of cgroup `path` (as the runtime names it, "/isolazi/ID") in the
+ * hierarchy of `b`, or NULL when the mount does not show it. */
+char *isolazi_cgroup_bind_dir(const isolazi_cgroup_bind_t *b, const char *path);
 
 typedef struct isolazi_cgroup_mount_plan
 {

@@ -287,6 +287,17 @@ test_cgroup_plan(void)
       tap_streq(p.binds[4].name, "systemd", "named hierarchy name");
       tap_streq(p.binds[4].data, "none,name=systemd", "named hierarchy data");
     }
+  if (p.binds_len == 5)
+    {
+      char *d = isolazi_cgroup_bind_dir(&p.binds[2], "/outer/isolazi/x");
+      tap_streq(d, "/sys/fs/cgroup/memory/isolazi/x", "bind_dir strips the mount root");
+      free(d);
+      d = isolazi_cgroup_bind_dir(&p.binds[2], "/isolazi/x");
+      tap_ok(d == NULL, "bind_dir: path outside the mount root");
+      d = isolazi_cgroup_bind_dir(&p.binds[0], "isolazi//x/");
+      tap_streq(d, "/sys/fs/cgroup/cpu,cpuacct/isolazi/x", "bind_dir cleans the path");
+      free(d);
+    }
   tap_ok(p.links_len == 2, "two symlinks for cpu,cpuacct");
   if (p.links_len == 2)
     {
