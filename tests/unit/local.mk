@@ -11,6 +11,29 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 EXTRA_DIST += tests/unit/tap.h
+# Documents for test-ocispec (the contract samples plus full-config/full-features/runc-features).
+EXTRA_DIST += \
+	tests/unit/data/containerd-config.json \
+	tests/unit/data/containerd-cri-style-app-config.json \
+	tests/unit/data/containerd-exec-tty-process.json \
+	tests/unit/data/containerd-privileged-config.json \
+	tests/unit/data/containerd-run-tty-config.json \
+	tests/unit/data/containerd-seccomp-config.json \
+	tests/unit/data/containerd-update-stdin.json \
+	tests/unit/data/full-config.json \
+	tests/unit/data/full-features.json \
+	tests/unit/data/podman-config.json \
+	tests/unit/data/podman-exec-process.json \
+	tests/unit/data/podman-exec-tty-process.json \
+	tests/unit/data/podman-init-config.json \
+	tests/unit/data/podman-pod-infra-config.json \
+	tests/unit/data/podman-pod-member-config.json \
+	tests/unit/data/podman-privileged-config.json \
+	tests/unit/data/podman-readonly-tmpfs-bind-config.json \
+	tests/unit/data/podman-run-it-config.json \
+	tests/unit/data/podman-update-cpus-resources.json \
+	tests/unit/data/podman-update-memory-resources.json \
+	tests/unit/data/runc-features.json
 UNIT_LDADD = $(ISOLAZI_CORE_LIBS)
 tests_unit_test_json_LDADD = $(UNIT_LDADD)
 tests_unit_test_ocispec_LDADD = $(UNIT_LDADD)
