@@ -976,6 +976,58 @@ isolazi_cgroup_enter(const isolazi_cgroup_t *cg, pid_t pid, bool cloned_into, is
 }
 
 int
+isolazi_cgroup_self_fds(const isolazi_cgroup_t *cg, int **ret_fds, size_t *ret_len, isolazi_error_t *err)
+{
+  int *fds = xcalloc(cg->n_hiers + 1, sizeof *fds);
+  size_t i, n = 0;
+
+  for (i = 0; i < cg->n_hiers; i++)
+    {
+      cleanup_free char *path = NULL;
+      if (cg->hiers[i].name[0] == '\0')
+        continue;
+      path = xasprintf("%s/tasks", cg->hiers[i].dir);
+      fds[n] = open(path, O_WRONLY | O_CLOEXEC);
+      if (fds[n] < 0)
+        {
+          int saved = errno;
+          isolazi_cgroup_self_fds_close(fds, n);
+          return isolazi_error_set(err, saved, "open `%s`", path);
+        }
+      n++;
+    }
+  *ret_fds = fds;
+  *ret_len = n;
+  return 0;
+}
+
+int
+isolazi_cgroup_enter_self(const int *fds, size_t len, isolazi_error_t *err)
+{
+  size_t i;
+
+  /* "0" is the writing thread itself; nothing but write(2) on the way, so a freshly cloned
+   * child can call it first. */
+  for (i = 0; i < len; i++)
+    if (write(fds[i], "0", 1) != 1)
+      return isolazi_error_errno(err, "join cgroup (v1 hierarchy %zu)", i);
+  return 0;
+}
+
+void
+isolazi_cgroup_self_fds_close(int *fds, size_t len)
+{
+  size_t i;
+
+  if (fds == NULL)
+    return;
+  for (i = 0; i < len; i++)
+    if (fds[i] >= 0)
+      (void)close(fds[i]);
+  free(fds);
+}
+
+int
 isolazi_cgroup_pids(const isolazi_cgroup_t *cg, pid_t **ret, size_t *ret_len, isolazi_error_t *err)
 {
   const cgroup_hier_t *h = cgroup_find_hier(cg, "");
