@@ -182,7 +182,9 @@ cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err)
   size_t i;
 
   if (r->unified.len > 0)
-    return isolazi_error_set(err, EINVAL, "linux.resources.unified: requires cgroup v2 (this host uses cgroup v1)");
+    return isolazi_error_take(err, EINVAL,
+                              xstrdup("linux.resources.unified: requires cgroup v2 (this host's controllers are on "
+                                      "cgroup v1)"));
   if (r->devices_len > 0 && plan_devices(r->devices, r->devices_len, w, err) < 0)
     return -1;
   if (r->memory != NULL)
