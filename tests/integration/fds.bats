@@ -36,14 +36,14 @@ fd_numbers() {
 
 @test "run: leaked fds do not reach the container" {
 	set_args payload fds
-	run -0 bash -c '"$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$CID" 3</etc/hosts 4</etc/hosts 7</etc/hosts'
+	run -0 bash -c 'timeout 20 "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$CID" 3</etc/hosts 4</etc/hosts 7</etc/hosts'
 	echo "$output" >"$BATS_TEST_TMPDIR/fds"
 	[ "$(fd_numbers "$BATS_TEST_TMPDIR/fds")" = "0 1 2" ]
 }
 
 @test "run --preserve-fds 1" {
 	set_args payload fds
-	run -0 bash -c '"$RUNTIME" --root "$ROOT" run --preserve-fds 1 --bundle "$BUNDLE" "$CID" 3</etc/hosts 4</etc/hosts'
+	run -0 bash -c 'timeout 20 "$RUNTIME" --root "$ROOT" run --preserve-fds 1 --bundle "$BUNDLE" "$CID" 3</etc/hosts 4</etc/hosts'
 	echo "$output" >"$BATS_TEST_TMPDIR/fds"
 	[ "$(fd_numbers "$BATS_TEST_TMPDIR/fds")" = "0 1 2 3" ]
 }

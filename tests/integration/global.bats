@@ -7,23 +7,23 @@ load helpers
 RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
 
 @test "--version: first line is NAME version X.Y.Z" {
-	run -0 "$RUNTIME" --version
+	run -0 runtime_bare --version
 	[[ "$(head -n1 <<<"$output")" =~ ^$RUNTIME_NAME\ version\ [0-9]+\.[0-9]+\.[0-9]+ ]]
 	assert_contains "spec: "
-	run -0 "$RUNTIME" -v
+	run -0 runtime_bare -v
 	[[ "$(head -n1 <<<"$output")" =~ ^$RUNTIME_NAME\ version ]]
 }
 
 @test "--root keeps state under the given directory" {
 	other="$BATS_TEST_TMPDIR/other-root"
 	set_args sleep 100
-	"$RUNTIME" --root "$other" create --bundle "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
+	runtime_bare --root "$other" create --bundle "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1
 	[ -n "$(ls -A "$other")" ]
-	run -0 "$RUNTIME" --root "$other" state "$CID"
+	run -0 runtime_bare --root "$other" state "$CID"
 	[ "$(jq -r .status <<<"$output")" = created ]
 	# not visible under another root
 	run -1 runtime state "$CID"
-	run -0 "$RUNTIME" --root "$other" delete --force "$CID"
+	run -0 runtime_bare --root "$other" delete --force "$CID"
 	[ -z "$(ls -A "$other")" ]
 }
 
@@ -84,8 +84,8 @@ RFC3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-
 @test "no HOME, no PATH, empty XDG_RUNTIME_DIR (podman's direct calls)" {
 	set_args sleep 100
 	create_container
-	run -0 env -i XDG_RUNTIME_DIR= "$RUNTIME" --root "$ROOT" start "$CID"
+	run -0 env -i XDG_RUNTIME_DIR= timeout 20 "$RUNTIME" --root "$ROOT" start "$CID"
 	[ -z "$output" ]
-	run -0 env -i XDG_RUNTIME_DIR= "$RUNTIME" --root "$ROOT" kill "$CID" 9
-	run -0 env -i XDG_RUNTIME_DIR= "$RUNTIME" --root "$ROOT" delete --force "$CID"
+	run -0 env -i XDG_RUNTIME_DIR= timeout 20 "$RUNTIME" --root "$ROOT" kill "$CID" 9
+	run -0 env -i XDG_RUNTIME_DIR= timeout 20 "$RUNTIME" --root "$ROOT" delete --force "$CID"
 }

@@ -29,6 +29,9 @@ export RUNTIME RUNTIME_NAME
 
 CGROUP_PARENT=isolazi-test
 
+# Every runtime call is bounded so a hanging runtime fails one test instead of the whole run.
+RUNTIME_TIMEOUT="${ISOLAZI_TEST_TIMEOUT:-20}"
+
 # A template bundle (busybox rootfs + payload), made once per bats run and copied per test.
 template_dir() {
 	echo "$BATS_RUN_TMPDIR/template"
@@ -130,7 +133,12 @@ setup_bundle2() {
 # ---- running the runtime -----------------------------------------------------------------
 # runtime ARGS...: the runtime with this test's --root.
 runtime() {
-	"$RUNTIME" --root "$ROOT" "$@"
+	timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$ROOT" "$@"
+}
+
+# runtime_bare ARGS...: the runtime without --root, bounded like `runtime`.
+runtime_bare() {
+	timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" "$@"
 }
 
 # rt ARGS...: like bats `run runtime ARGS` but with stdio on a file, for verbs that leave a
@@ -141,7 +149,7 @@ rt() {
 	LOGN=$((LOGN + 1))
 	LOG="$BATS_TEST_TMPDIR/rt.$LOGN.log"
 	status=0
-	"$RUNTIME" --root "$ROOT" "$@" </dev/null >"$LOG" 2>&1 || status=$?
+	timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$ROOT" "$@" </dev/null >"$LOG" 2>&1 || status=$?
 	output="$(cat "$LOG")"
 	# Shown by bats only when the test fails.
 	echo "# $RUNTIME_NAME $* -> $status: $output" >&2
@@ -288,7 +296,8 @@ teardown_bundle() {
 	[ -n "${ROOT:-}" ] || return 0
 	local id found tries=30 ret=0 d
 	for id in "$CID" "$CID2" $(ls "$ROOT" 2>/dev/null); do
-		"$RUNTIME" --root "$ROOT" delete --force "$id" </dev/null >/dev/null 2>&1 || true
+		timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$ROOT" delete --force "$id" \
+			</dev/null >/dev/null 2>&1 || true
 	done
 	# Give a SIGKILLed init a moment to be reaped before calling it a leak.
 	while [ $tries -gt 0 ]; do

@@ -20,7 +20,7 @@ load helpers
 
 @test "run: a container killed by a signal exits 128+signal" {
 	set_args sleep 100
-	"$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1 &
+	timeout 30 "$RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$CID" </dev/null >/dev/null 2>&1 &
 	bg=$!
 	wait_status "$CID" running
 	record_pid "$CID"
@@ -51,6 +51,6 @@ load helpers
 
 @test "run passes stdin to the container" {
 	set_args sh -c 'read -r line; echo "got: $line"'
-	run -0 bash -c "echo ping | \"\$RUNTIME\" --root \"\$ROOT\" run --bundle \"\$BUNDLE\" \"\$CID\""
+	run -0 bash -c "echo ping | timeout 20 \"\$RUNTIME\" --root \"\$ROOT\" run --bundle \"\$BUNDLE\" \"\$CID\""
 	[ "$output" = "got: ping" ]
 }

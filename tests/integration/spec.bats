@@ -17,7 +17,7 @@ teardown() {
 
 @test "spec writes a valid config.json" {
 	cd "$DIR"
-	run -0 "$RUNTIME" spec
+	run -0 runtime_bare spec
 	jq -e . config.json >/dev/null
 	jq -e '.ociVersion | type == "string"' config.json
 	jq -e '.process.args | type == "array" and length > 0' config.json
@@ -30,19 +30,19 @@ teardown() {
 @test "spec refuses to overwrite an existing config.json" {
 	cd "$DIR"
 	echo '{"keep": true}' >config.json
-	run -1 "$RUNTIME" spec
+	run -1 runtime_bare spec
 	assert_contains "config.json" "exist"
 	[ "$(jq -r .keep config.json)" = true ]
 }
 
 @test "spec --bundle writes into the bundle" {
-	run -0 "$RUNTIME" spec --bundle "$DIR"
+	run -0 runtime_bare spec --bundle "$DIR"
 	jq -e . "$DIR/config.json" >/dev/null
 }
 
 @test "spec --rootless has a user namespace and id mappings" {
 	cd "$DIR"
-	run -0 "$RUNTIME" spec --rootless
+	run -0 runtime_bare spec --rootless
 	jq -e '[.linux.namespaces[].type] | index("user") != null' config.json
 	jq -e '[.linux.namespaces[].type] | index("network") == null' config.json
 	jq -e '.linux.uidMappings | length == 1' config.json
@@ -53,7 +53,7 @@ teardown() {
 	isolazi_only "compares isolazi's spec to runc's"
 	command -v runc >/dev/null || skip "runc not installed"
 	cd "$DIR"
-	run -0 "$RUNTIME" spec
+	run -0 runtime_bare spec
 	mkdir runc && (cd runc && runc spec)
 	for f in .process.args .root.path '[.mounts[].destination]' '[.linux.namespaces[].type]' .linux.maskedPaths .linux.readonlyPaths; do
 		[ "$(jq -c "$f" config.json)" = "$(jq -c "$f" runc/config.json)" ]
