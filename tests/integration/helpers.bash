@@ -293,6 +293,11 @@ leaks() {
 }
 
 teardown_bundle() {
+	# a failed test: show what the last `run` printed
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${output:-}" ]; then
+		echo "last output (status ${status:-?}):" >&2
+		echo "$output" | head -n 30 >&2
+	fi
 	[ -n "${ROOT:-}" ] || return 0
 	local id found tries=30 ret=0 d
 	for id in "$CID" "$CID2" $(ls "$ROOT" 2>/dev/null); do
