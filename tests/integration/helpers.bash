@@ -30,7 +30,20 @@ export RUNTIME RUNTIME_NAME
 CGROUP_PARENT=isolazi-test
 
 # Every runtime call is bounded so a hanging runtime fails one test instead of the whole run.
-RUNTIME_TIMEOUT="${ISOLAZI_TEST_TIMEOUT:-20}"
+# After 10 timeouts in one run the bound drops to 3 s, to keep a badly broken runtime's run short.
+RUNTIME_TIMEOUT="${ISOLAZI_TEST_TIMEOUT:-10}"
+
+# bounded CMD...: run CMD under the timeout; count the timeouts of this bats run.
+bounded() {
+	local t="$RUNTIME_TIMEOUT" rc=0 n=0
+	[ -f "$BATS_RUN_TMPDIR/timeouts" ] && n="$(wc -l <"$BATS_RUN_TMPDIR/timeouts")"
+	[ "$n" -lt 10 ] || t=3
+	timeout --kill-after=2 "$t" "$@" || rc=$?
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "timed out after ${t}s: $*" | tee -a "$BATS_RUN_TMPDIR/timeouts" >&2
+	fi
+	return $rc
+}
 
 # A template bundle (busybox rootfs + payload), made once per bats run and copied per test.
 template_dir() {
@@ -133,12 +146,12 @@ setup_bundle2() {
 # ---- running the runtime -----------------------------------------------------------------
 # runtime ARGS...: the runtime with this test's --root.
 runtime() {
-	timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$ROOT" "$@"
+	bounded "$RUNTIME" --root "$ROOT" "$@"
 }
 
 # runtime_bare ARGS...: the runtime without --root, bounded like `runtime`.
 runtime_bare() {
-	timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" "$@"
+	bounded "$RUNTIME" "$@"
 }
 
 # rt ARGS...: like bats `run runtime ARGS` but with stdio on a file, for verbs that leave a
@@ -149,7 +162,7 @@ rt() {
 	LOGN=$((LOGN + 1))
 	LOG="$BATS_TEST_TMPDIR/rt.$LOGN.log"
 	status=0
-	timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$ROOT" "$@" </dev/null >"$LOG" 2>&1 || status=$?
+	bounded "$RUNTIME" --root "$ROOT" "$@" </dev/null >"$LOG" 2>&1 || status=$?
 	output="$(cat "$LOG")"
 	# Shown by bats only when the test fails.
 	echo "# $RUNTIME_NAME $* -> $status: $output" >&2
@@ -300,9 +313,8 @@ teardown_bundle() {
 	fi
 	[ -n "${ROOT:-}" ] || return 0
 	local id found tries=30 ret=0 d
-	for id in "$CID" "$CID2" $(ls "$ROOT" 2>/dev/null); do
-		timeout --kill-after=2 "$RUNTIME_TIMEOUT" "$RUNTIME" --root "$ROOT" delete --force "$id" \
-			</dev/null >/dev/null 2>&1 || true
+	for id in $( (echo "$CID"; ls "$ROOT" 2>/dev/null) | sort -u); do
+		timeout --kill-after=1 5 "$RUNTIME" --root "$ROOT" delete --force "$id" </dev/null >/dev/null 2>&1 || true
 	done
 	# Give a SIGKILLed init a moment to be reaped before calling it a leak.
 	while [ $tries -gt 0 ]; do
