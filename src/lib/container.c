@@ -331,7 +331,9 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
   isolazi_init_args_t ia = { 0 };
   isolazi_state_t *st = NULL;
   cleanup_close int rootfd = -1, dirfd = -1, listen_fd = -1, console_fd = -1;
-  int sync_fds[2] = { -1, -1 }, pidfd = -1, cgfd;
+  int sync_fds[2] = { -1, -1 }, pidfd = -1, cgfd = -1, *cgroup_fds = NULL;
+  size_t n_cgroup_fds = 0;
+  uint64_t clone_flags;
   struct sockaddr_un addr;
   cleanup_free char *creating = NULL;
   bool cloned_into = false, ready = false;
@@ -416,14 +418,20 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
   ia.no_new_keyring = o->no_new_keyring;
   ia.runtime_hooks = b.cfg->hooks != NULL && (b.cfg->hooks->prestart_len > 0 || b.cfg->hooks->create_runtime_len > 0);
 
+  if (isolazi_cgroup_self_fds (cg, &cgroup_fds, &n_cgroup_fds, err) < 0)
+    goto fail;
+  ia.cgroup_fds = cgroup_fds;
+  ia.n_cgroup_fds = n_cgroup_fds;
   if (isolazi_ns_parent_enter (&plan, b.cfg->linux_, &restore, err) < 0)
     goto fail;
+  /* The cgroup namespace is unshared by the init once it is in its cgroups. */
+  clone_flags = plan.clone_flags & ~(uint64_t) CLONE_NEWCGROUP;
   cgfd = isolazi_cgroup_clone_fd (cg);
-  pid = clone3_init (plan.clone_flags, cgfd, &pidfd);
+  pid = clone3_init (clone_flags, cgfd, &pidfd);
   if (pid < 0 && cgfd >= 0)
     {
       isolazi_debug ("clone3 with CLONE_INTO_CGROUP failed (%s); moving the init after clone", strerror (errno));
-      pid = clone3_init (plan.clone_flags, -1, &pidfd);
+      pid = clone3_init (clone_flags, -1, &pidfd);
     }
   else
     cloned_into = cgfd >= 0;
@@ -442,7 +450,10 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
   sync_fds[1] = -1;
   if (isolazi_ns_parent_leave (&restore, err) < 0)
     goto fail;
-  if (isolazi_cgroup_enter (cg, pid, cloned_into, err) < 0)
+  isolazi_cgroup_self_fds_close (cgroup_fds, n_cgroup_fds);
+  cgroup_fds = NULL;
+  /* Only the cgroup2 part is left, and only when CLONE_INTO_CGROUP could not be used. */
+  if (!cloned_into && cgfd >= 0 && isolazi_cgroup_enter (cg, pid, false, err) < 0)
     goto fail;
 
   st = xcalloc (1, sizeof *st);
@@ -520,6 +531,7 @@ fail:
     close (pidfd);
   isolazi_state_free (st);
 out:
+  isolazi_cgroup_self_fds_close (cgroup_fds, n_cgroup_fds);
   if (sync_fds[0] >= 0)
     close (sync_fds[0]);
   if (sync_fds[1] >= 0)

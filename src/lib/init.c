@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "init.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "hooks.h"
 #include "process.h"
@@ -188,6 +189,15 @@ catch_terminating_signals (void)
     (void) sigaction (sigs[i], &sa, NULL);
 }
 
+/* Close every fd >= first except keep[], then mark the rest close-on-exec. */
+static int
+close_inherited (int first, const int *keep, size_t n, isolazi_error_t *err)
+{
+  if (isolazi_close_fds_from (first, keep, n, err) < 0)
+    return -1;
+  return isolazi_cloexec_fds_from (first, err);
+}
+
 static void __attribute__ ((noreturn))
 fail (int fd, isolazi_error_t *err)
 {
@@ -210,13 +220,23 @@ setup (const isolazi_init_args_t *a, char **ret_exe)
   ro.new_cgroupns = (a->plan->clone_flags & CLONE_NEWCGROUP) != 0;
   ro.cgroup_path = a->cgroup_path;
 
-  if (isolazi_ns_child_join (a->plan, &err) < 0 || set_names (cfg, &err) < 0)
+  if (isolazi_ns_child_join (a->plan, &err) < 0)
     fail (a->sync_fd, &err);
-  if (isolazi_rootfs_prepare (cfg, &ro, &err) < 0)
+  /* A new cgroup namespace only now that we are in our cgroups: its root is the cgroup the
+     process is in when it unshares, in every hierarchy. */
+  if ((a->plan->clone_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+    {
+      isolazi_error_errno (&err, "create cgroup namespace");
+      fail (a->sync_fd, &err);
+    }
+  if (set_names (cfg, &err) < 0)
     fail (a->sync_fd, &err);
-  /* The runtime has put us in the cgroup (in parallel with the mounts above). */
+  /* Wait until the runtime has put us in every cgroup hierarchy: the cgroup mounts bind the
+     cgroup we are in. */
   if (isolazi_sync_expect (a->sync_fd, SYNC_PARENT_READY, "wait for the runtime", &msg, &err) < 0)
     _exit (1);
+  if (isolazi_rootfs_prepare (cfg, &ro, &err) < 0)
+    fail (a->sync_fd, &err);
   if (a->runtime_hooks)
     {
       if (isolazi_sync_send (a->sync_fd, SYNC_RUN_HOOKS, 0, NULL, &err) < 0
@@ -278,10 +298,28 @@ isolazi_init_main (const isolazi_init_args_t *a)
   /* Not dumpable: processes in the container cannot ptrace us or open our /proc/PID/exe
      (CVE-2019-5736) before we exec. */
   (void) prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  /* Anything the caller leaked (conmon's sync pipe, containerd's sockets) is closed at exec
-     unless it is in the --preserve-fds range. */
-  if (isolazi_cloexec_fds_from (3 + (int) a->preserve_fds, &err) < 0)
+  /* Join the v1 hierarchies ourselves: a task moving itself does not wait for an RCU grace
+     period as a move by another process does (up to ~10 ms on an idle machine).  The cgroup2
+     part was done by clone3(CLONE_INTO_CGROUP). */
+  if (isolazi_cgroup_enter_self (a->cgroup_fds, a->n_cgroup_fds, &err) < 0)
     fail (a->sync_fd, &err);
+  /* Close what we inherited from the runtime and do not need: above all the locked state
+     directory (a flock belongs to the open file, so our copy would hold the lock that `start`
+     and `delete` wait for) and directory fds on the host.  Anything the caller leaked
+     (conmon's sync pipe, containerd's sockets) is closed at exec unless it is in the
+     --preserve-fds range. */
+  {
+    int keep[3 + ISOLAZI_NS_MAX];
+    size_t n = 0, i;
+    keep[n++] = a->sync_fd;
+    keep[n++] = a->start_fd;
+    if (a->console_fd >= 0)
+      keep[n++] = a->console_fd;
+    for (i = 0; i < a->plan->n_joins; i++)
+      keep[n++] = a->plan->joins[i].fd;
+    if (close_inherited (3 + (int) a->preserve_fds, keep, n, &err) < 0)
+      fail (a->sync_fd, &err);
+  }
 
   setup (a, &exe);
 

@@ -20,6 +20,8 @@ typedef struct isolazi_init_args
   int sync_fd; /* SOCK_SEQPACKET to the runtime */
   int start_fd; /* listening socket `start` connects to */
   int console_fd; /* connected --console-socket, or -1 */
+  const int *cgroup_fds; /* v1 `tasks` files the init writes itself into (isolazi_cgroup_self_fds) */
+  size_t n_cgroup_fds;
   unsigned int preserve_fds;
   bool no_pivot;
   bool no_new_keyring;

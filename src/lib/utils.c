@@ -191,8 +191,11 @@ int
 isolazi_mkdir_p (const char *path, mode_t mode, isolazi_error_t *err)
 {
   cleanup_free char *p = xstrdup (path);
+  struct stat st;
   char *s;
 
+  if (p[0] == '\0')
+    return isolazi_error_set (err, ENOENT, "mkdir ``");
   for (s = p + 1; *s; s++)
     {
       if (*s != '/')
@@ -202,8 +205,16 @@ isolazi_mkdir_p (const char *path, mode_t mode, isolazi_error_t *err)
         return isolazi_error_errno (err, "mkdir `%s`", p);
       *s = '/';
     }
-  if (mkdir (p, mode) < 0 && errno != EEXIST)
-    return isolazi_error_errno (err, "mkdir `%s`", p);
+  if (mkdir (p, mode) < 0)
+    {
+      if (errno != EEXIST)
+        return isolazi_error_errno (err, "mkdir `%s`", p);
+      /* Something exists there: it must be a directory (or a link to one). */
+      if (stat (p, &st) < 0)
+        return isolazi_error_errno (err, "mkdir `%s`", p);
+      if (!S_ISDIR (st.st_mode))
+        return isolazi_error_set (err, ENOTDIR, "mkdir `%s`", p);
+    }
   return 0;
 }
 
@@ -296,20 +307,40 @@ fd_kept (int fd, const int *keep, size_t nkeep)
   return false;
 }
 
+static int
+int_cmp (const void *a, const void *b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+/* close_range(2) over the gaps between the fds to keep; /proc/self/fd on kernels before 5.9. */
 int
 isolazi_close_fds_from (int first, const int *keep, size_t nkeep, isolazi_error_t *err)
 {
   cleanup_closedir DIR *d = NULL;
+  cleanup_free int *sorted = NULL;
   struct dirent *de;
+  unsigned int lo = (unsigned int) first;
+  size_t i;
   int dfd;
 
-  if (nkeep == 0)
-    {
 #ifdef SYS_close_range
-      if (syscall (SYS_close_range, (unsigned) first, ~0U, 0) == 0)
-        return 0;
-#endif
+  sorted = xmalloc ((nkeep + 1) * sizeof (int));
+  if (nkeep > 0)
+    memcpy (sorted, keep, nkeep * sizeof (int));
+  qsort (sorted, nkeep, sizeof (int), int_cmp);
+  for (i = 0; i < nkeep; i++)
+    {
+      if (sorted[i] < first || (unsigned int) sorted[i] < lo)
+        continue;
+      if ((unsigned int) sorted[i] > lo && syscall (SYS_close_range, lo, (unsigned int) sorted[i] - 1, 0) < 0)
+        goto fallback;
+      lo = (unsigned int) sorted[i] + 1;
     }
+  if (syscall (SYS_close_range, lo, ~0U, 0) == 0)
+    return 0;
+fallback:
+#endif
   d = opendir ("/proc/self/fd");
   if (d == NULL)
     return isolazi_error_errno (err, "open `/proc/self/fd`");
@@ -375,8 +406,9 @@ isolazi_process_start_time (pid_t pid)
   p = strrchr (buf, ')');
   if (p == NULL)
     return 0;
+  /* p is at the space before field 3 (state); step to the space before field 22. */
   p++;
-  for (field = 2; field < 22 && p != NULL; field++)
+  for (field = 3; field < 22 && p != NULL; field++)
     p = strchr (p + 1, ' ');
   if (p == NULL)
     return 0;

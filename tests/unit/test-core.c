@@ -190,6 +190,30 @@ test_sync (void)
   isolazi_error_release (&sent);
 }
 
+/* Field 22 of /proc/self/stat, read independently of the code under test. */
+static unsigned long long
+starttime_by_sscanf (void)
+{
+  char buf[1024], *p;
+  unsigned long long v = 0;
+  FILE *f = fopen ("/proc/self/stat", "re");
+  size_t n = fread (buf, 1, sizeof buf - 1, f);
+
+  fclose (f);
+  buf[n] = '\0';
+  p = strrchr (buf, ')') + 2;
+  sscanf (p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &v);
+  return v;
+}
+
+static void
+test_start_time (void)
+{
+  tap_ok (isolazi_process_start_time (getpid ()) == starttime_by_sscanf (),
+          "process start time is field 22 of /proc/PID/stat");
+  tap_ok (isolazi_process_start_time (0x3fffffff) == 0, "a missing process has start time 0");
+}
+
 static void
 test_state (void)
 {
@@ -340,6 +364,7 @@ main (void)
   test_sysctl ();
   test_ids ();
   test_sync ();
+  test_start_time ();
   test_state ();
   test_hooks ();
   test_find_executable ();
