@@ -4,6 +4,7 @@
 #include "container.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "devices.h"
 #include "hooks.h"
 #include "init.h"
 #include "log.h"
@@ -334,6 +335,8 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
   int sync_fds[2] = { -1, -1 }, pidfd = -1, cgfd = -1, *cgroup_fds = NULL;
   size_t n_cgroup_fds = 0;
   uint64_t clone_flags;
+  oci_resources resources = { 0 };
+  cleanup_free oci_device_cgroup *device_rules = NULL;
   struct sockaddr_un addr;
   cleanup_free char *creating = NULL;
   bool cloned_into = false, ready = false;
@@ -383,7 +386,12 @@ do_create (const isolazi_global_t *g, const isolazi_create_options_t *o, created
     }
   cgc.id = o->id;
   cgc.cgroups_path = b.cfg->linux_ != NULL ? b.cfg->linux_->cgroups_path : NULL;
-  cgc.resources = b.cfg->linux_ != NULL ? b.cfg->linux_->resources : NULL;
+  /* The config's resources with runc's full device rule list (see devices.h). */
+  if (b.cfg->linux_ != NULL && b.cfg->linux_->resources != NULL)
+    resources = *b.cfg->linux_->resources;
+  device_rules = isolazi_devices_cgroup_rules (b.cfg, &resources.devices_len);
+  resources.devices = device_rules;
+  cgc.resources = &resources;
   cgc.systemd = g->systemd_cgroup;
   if (isolazi_cgroup_create (&cgc, &cg, err) < 0)
     goto fail;

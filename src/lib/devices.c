@@ -252,3 +252,52 @@ isolazi_devices_create_links(int rootfd, bool ptmx, isolazi_error_t *err)
     }
   return 0;
 }
+
+/* runc's libcontainer/specconv AllowedDevices, as rules. */
+#define RULE(t, maj, min, acc) { true, (char *) (t), (maj), (maj) >= 0, (min), (min) >= 0, (char *) (acc) }
+static const oci_device_cgroup default_rules[] = {
+  RULE("c", -1, -1, "m"), RULE("b", -1, -1, "m"), /* mknod of anything */
+  RULE("c", 1, 3, "rwm"),                         /* null */
+  RULE("c", 1, 8, "rwm"),                         /* random */
+  RULE("c", 1, 7, "rwm"),                         /* full */
+  RULE("c", 5, 0, "rwm"),                         /* tty */
+  RULE("c", 1, 5, "rwm"),                         /* zero */
+  RULE("c", 1, 9, "rwm"),                         /* urandom */
+  RULE("c", 136, -1, "rwm"),                      /* any pty */
+  RULE("c", 5, 2, "rwm"),                         /* ptmx */
+  RULE("c", 10, 200, "rwm"),                      /* tun/tap */
+};
+#undef RULE
+
+oci_device_cgroup *
+isolazi_devices_cgroup_rules(const oci_config *cfg, size_t *ret_len)
+{
+  const oci_linux *l = cfg->linux_;
+  size_t n_cfg = l != NULL && l->resources != NULL ? l->resources->devices_len : 0;
+  size_t n_dev = l != NULL ? l->devices_len : 0;
+  size_t n_def = sizeof default_rules / sizeof default_rules[0];
+  oci_device_cgroup *r = xcalloc(n_cfg + n_def + n_dev, sizeof *r);
+  size_t i, n = 0;
+
+  for (i = 0; i < n_cfg; i++)
+    r[n++] = l->resources->devices[i];
+  for (i = 0; i < n_def; i++)
+    r[n++] = default_rules[i];
+  for (i = 0; i < n_dev; i++)
+    {
+      const oci_device *d = &l->devices[i];
+      oci_device_cgroup *rule = &r[n++];
+      /* "u" is a character device for the cgroup (runtime-spec config-linux.md "Devices"). */
+      rule->allow = true;
+      rule->type = (char *) (d->type != NULL && strcmp(d->type, "b") == 0 ? "b" : "c");
+      rule->major = d->major;
+      rule->major_present = d->major_present;
+      rule->minor = d->minor;
+      rule->minor_present = d->minor_present;
+      rule->access = (char *) "rwm";
+      if (d->type != NULL && strcmp(d->type, "p") == 0)
+        n--; /* a FIFO is not a device for the device cgroup */
+    }
+  *ret_len = n;
+  return r;
+}

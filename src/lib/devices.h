@@ -45,4 +45,10 @@ int isolazi_devices_create(int rootfd, const isolazi_device_t *d, size_t n, bool
  * with `ptmx`, /dev/ptmx -> pts/ptmx replacing whatever is there. */
 int isolazi_devices_create_links(int rootfd, bool ptmx, isolazi_error_t *err);
 
+/* The device cgroup rules to apply, as runc builds them: linux.resources.devices in order, then
+ * the devices every container may use (mknod of any node; null, zero, full, random, urandom,
+ * tty, ptmx, any pty, tun), then an allow rule for each linux.devices node.  The array is
+ * malloc'd; its strings point into the config or static storage (free the array only). */
+oci_device_cgroup *isolazi_devices_cgroup_rules(const oci_config *cfg, size_t *ret_len);
+
 #endif

@@ -251,9 +251,9 @@ setup (const isolazi_init_args_t *a, char **ret_exe)
              < 0)
     fail (a->sync_fd, &err);
   isolazi_sync_msg_release (&msg);
-  if (isolazi_rootfs_pivot (&ro, &err) < 0 || isolazi_rootfs_finalize (cfg, &ro, &err) < 0)
-    fail (a->sync_fd, &err);
-  if (apply_sysctls (cfg, &err) < 0 || set_personality (cfg, &err) < 0)
+  /* Sysctls go in before readonlyPaths makes /proc/sys read-only (runc's order). */
+  if (isolazi_rootfs_pivot (&ro, &err) < 0 || apply_sysctls (cfg, &err) < 0
+      || isolazi_rootfs_finalize (cfg, &ro, &err) < 0 || set_personality (cfg, &err) < 0)
     fail (a->sync_fd, &err);
   if (!a->no_new_keyring)
     {

@@ -71,11 +71,8 @@ int
 isolazi_process_chdir (const oci_process *p, isolazi_error_t *err)
 {
   const char *cwd = p->cwd != NULL && p->cwd[0] ? p->cwd : "/";
-  isolazi_error_t ignored = ISOLAZI_ERROR_INIT;
 
-  /* We are inside the container's root already, so creating it cannot escape. */
-  (void) isolazi_mkdir_p (cwd, 0755, &ignored);
-  isolazi_error_release (&ignored);
+  /* A missing cwd is an error, as with runc 1.1: creating it would hide a typo. */
   if (chdir (cwd) < 0)
     return isolazi_error_errno (err, "chdir to cwd `%s` (process.cwd)", cwd);
   return 0;

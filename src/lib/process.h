@@ -10,7 +10,7 @@
 
 int isolazi_process_set_rlimits (const oci_process *p, isolazi_error_t *err);
 int isolazi_process_set_oom_score_adj (const oci_process *p, isolazi_error_t *err);
-/* mkdir -p the cwd (as runc does) and chdir into it. */
+/* chdir into process.cwd; it must exist, as with runc 1.1. */
 int isolazi_process_chdir (const oci_process *p, isolazi_error_t *err);
 /* args[0] → a path to execve: with a '/', it must exist and be executable; otherwise it is
  * searched on the process's PATH.  Errors: "exec `nope`: executable file not found in $PATH". */
