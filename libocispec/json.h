@@ -23,43 +23,43 @@ typedef enum
 
 /* Parse text (need not be NUL-terminated).  On failure returns NULL and sets *err to a malloc'd
  * message that says where the syntax error is. */
-json_value *json_parse (const char *text, size_t len, char **err);
-void json_value_free (json_value *v);
+json_value *json_parse(const char *text, size_t len, char **err);
+void json_value_free(json_value *v);
 
-json_type json_typeof (const json_value *v);
-const char *json_type_name (json_type t); /* "string", "an object", ... for messages */
+json_type json_typeof(const json_value *v);
+const char *json_type_name(json_type t); /* "string", "an object", ... for messages */
 
 /* Accessors return false (and leave *ret alone) when the node has another type or the number
  * does not fit the target type exactly (no silent truncation, no fractions into integers). */
-bool json_get_bool (const json_value *v, bool *ret);
-bool json_get_int64 (const json_value *v, int64_t *ret);
-bool json_get_uint64 (const json_value *v, uint64_t *ret);
-bool json_get_double (const json_value *v, double *ret);
-const char *json_get_string (const json_value *v); /* NULL unless a string */
+bool json_get_bool(const json_value *v, bool *ret);
+bool json_get_int64(const json_value *v, int64_t *ret);
+bool json_get_uint64(const json_value *v, uint64_t *ret);
+bool json_get_double(const json_value *v, double *ret);
+const char *json_get_string(const json_value *v); /* NULL unless a string */
 
-size_t json_array_len (const json_value *v); /* 0 unless an array */
-const json_value *json_array_get (const json_value *v, size_t i);
-size_t json_object_len (const json_value *v); /* 0 unless an object */
-const char *json_object_key (const json_value *v, size_t i);
-const json_value *json_object_value (const json_value *v, size_t i);
-const json_value *json_object_get (const json_value *v, const char *key); /* NULL when absent */
+size_t json_array_len(const json_value *v); /* 0 unless an array */
+const json_value *json_array_get(const json_value *v, size_t i);
+size_t json_object_len(const json_value *v); /* 0 unless an object */
+const char *json_object_key(const json_value *v, size_t i);
+const json_value *json_object_value(const json_value *v, size_t i);
+const json_value *json_object_get(const json_value *v, const char *key); /* NULL when absent */
 
 /* Writer.  Calls after an error are no-ops; json_gen_finish reports the first error. */
 typedef struct json_gen json_gen;
-json_gen *json_gen_new (bool pretty);
-void json_gen_free (json_gen *g);
-void json_gen_object_open (json_gen *g);
-void json_gen_object_close (json_gen *g);
-void json_gen_array_open (json_gen *g);
-void json_gen_array_close (json_gen *g);
-void json_gen_key (json_gen *g, const char *key);
-void json_gen_string (json_gen *g, const char *s); /* NULL writes null */
-void json_gen_int64 (json_gen *g, int64_t v);
-void json_gen_uint64 (json_gen *g, uint64_t v);
-void json_gen_double (json_gen *g, double v);
-void json_gen_bool (json_gen *g, bool v);
-void json_gen_null (json_gen *g);
+json_gen *json_gen_new(bool pretty);
+void json_gen_free(json_gen *g);
+void json_gen_object_open(json_gen *g);
+void json_gen_object_close(json_gen *g);
+void json_gen_array_open(json_gen *g);
+void json_gen_array_close(json_gen *g);
+void json_gen_key(json_gen *g, const char *key);
+void json_gen_string(json_gen *g, const char *s); /* NULL writes null */
+void json_gen_int64(json_gen *g, int64_t v);
+void json_gen_uint64(json_gen *g, uint64_t v);
+void json_gen_double(json_gen *g, double v);
+void json_gen_bool(json_gen *g, bool v);
+void json_gen_null(json_gen *g);
 /* Hands over the finished document (NUL-terminated, malloc'd).  Returns 0, or -1 with *err. */
-int json_gen_finish (json_gen *g, char **ret, size_t *ret_len, char **err);
+int json_gen_finish(json_gen *g, char **ret, size_t *ret_len, char **err);
 
 #endif

@@ -17,12 +17,12 @@ typedef struct isolazi_global
 
 /* The default state root: /run/isolazi for root; $XDG_RUNTIME_DIR/isolazi otherwise
  * (an empty XDG_RUNTIME_DIR counts as unset; then /run/user/UID/isolazi). Malloc'd. */
-char *isolazi_default_root (void);
+char *isolazi_default_root(void);
 
 typedef struct isolazi_create_options
 {
   const char *id;
-  const char *bundle; /* NULL: the current directory */
+  const char *bundle;   /* NULL: the current directory */
   const char *pid_file; /* NULL: none; written with no trailing newline */
   const char *console_socket;
   unsigned int preserve_fds; /* fds 3 .. 3+N-1 are passed on */
@@ -32,25 +32,25 @@ typedef struct isolazi_create_options
 } isolazi_create_options_t;
 
 /* The id must be a valid container id: [A-Za-z0-9][A-Za-z0-9_.+-]* , at most 1024 bytes. */
-int isolazi_container_id_validate (const char *id, isolazi_error_t *err);
+int isolazi_container_id_validate(const char *id, isolazi_error_t *err);
 
-int isolazi_container_create (const isolazi_global_t *g, const isolazi_create_options_t *o, isolazi_error_t *err);
-int isolazi_container_start (const isolazi_global_t *g, const char *id, isolazi_error_t *err);
+int isolazi_container_create(const isolazi_global_t *g, const isolazi_create_options_t *o, isolazi_error_t *err);
+int isolazi_container_start(const isolazi_global_t *g, const char *id, isolazi_error_t *err);
 /* create + start; without detach, waits for the container, forwards signals to it, deletes it
  * and stores its status in *ret_status as a shell would (exit code, or 128+signal). */
-int isolazi_container_run (const isolazi_global_t *g, const isolazi_create_options_t *o, int *ret_status,
-                           isolazi_error_t *err);
-int isolazi_container_kill (const isolazi_global_t *g, const char *id, int sig, bool all, isolazi_error_t *err);
+int isolazi_container_run(const isolazi_global_t *g, const isolazi_create_options_t *o, int *ret_status,
+                          isolazi_error_t *err);
+int isolazi_container_kill(const isolazi_global_t *g, const char *id, int sig, bool all, isolazi_error_t *err);
 /* force: kill a running container first; an unknown id is then not an error. */
-int isolazi_container_delete (const isolazi_global_t *g, const char *id, bool force, isolazi_error_t *err);
+int isolazi_container_delete(const isolazi_global_t *g, const char *id, bool force, isolazi_error_t *err);
 
 /* The state document runc prints for `state` (2-space indented JSON, malloc'd). */
-int isolazi_container_state (const isolazi_global_t *g, const char *id, char **ret_json, isolazi_error_t *err);
+int isolazi_container_state(const isolazi_global_t *g, const char *id, char **ret_json, isolazi_error_t *err);
 
 typedef struct isolazi_container_info
 {
   char *id;
-  pid_t pid; /* 0 when stopped */
+  pid_t pid;    /* 0 when stopped */
   char *status; /* created running paused stopped */
   char *bundle;
   char *created; /* RFC 3339 */
@@ -59,8 +59,8 @@ typedef struct isolazi_container_info
 } isolazi_container_info_t;
 
 /* Every container under the root, sorted by id. An absent root is an empty list. */
-int isolazi_container_list (const isolazi_global_t *g, isolazi_container_info_t **ret, size_t *ret_len,
-                            isolazi_error_t *err);
-void isolazi_container_info_free (isolazi_container_info_t *list, size_t len);
+int isolazi_container_list(const isolazi_global_t *g, isolazi_container_info_t **ret, size_t *ret_len,
+                           isolazi_error_t *err);
+void isolazi_container_info_free(isolazi_container_info_t *list, size_t len);
 
 #endif

@@ -254,18 +254,21 @@ isolazi_devices_create_links(int rootfd, bool ptmx, isolazi_error_t *err)
 }
 
 /* runc's libcontainer/specconv AllowedDevices, as rules. */
-#define RULE(t, maj, min, acc) { true, (char *) (t), (maj), (maj) >= 0, (min), (min) >= 0, (char *) (acc) }
+#define RULE(t, maj, min, acc)                                                                                         \
+  {                                                                                                                    \
+    true, (char *)(t), (maj), (maj) >= 0, (min), (min) >= 0, (char *)(acc)                                             \
+  }
 static const oci_device_cgroup default_rules[] = {
-  RULE("c", -1, -1, "m"), RULE("b", -1, -1, "m"), /* mknod of anything */
-  RULE("c", 1, 3, "rwm"),                         /* null */
-  RULE("c", 1, 8, "rwm"),                         /* random */
-  RULE("c", 1, 7, "rwm"),                         /* full */
-  RULE("c", 5, 0, "rwm"),                         /* tty */
-  RULE("c", 1, 5, "rwm"),                         /* zero */
-  RULE("c", 1, 9, "rwm"),                         /* urandom */
-  RULE("c", 136, -1, "rwm"),                      /* any pty */
-  RULE("c", 5, 2, "rwm"),                         /* ptmx */
-  RULE("c", 10, 200, "rwm"),                      /* tun/tap */
+  RULE("c", -1, -1, "m"),    RULE("b", -1, -1, "m"), /* mknod of anything */
+  RULE("c", 1, 3, "rwm"),                            /* null */
+  RULE("c", 1, 8, "rwm"),                            /* random */
+  RULE("c", 1, 7, "rwm"),                            /* full */
+  RULE("c", 5, 0, "rwm"),                            /* tty */
+  RULE("c", 1, 5, "rwm"),                            /* zero */
+  RULE("c", 1, 9, "rwm"),                            /* urandom */
+  RULE("c", 136, -1, "rwm"),                         /* any pty */
+  RULE("c", 5, 2, "rwm"),                            /* ptmx */
+  RULE("c", 10, 200, "rwm"),                         /* tun/tap */
 };
 #undef RULE
 
@@ -289,12 +292,12 @@ isolazi_devices_cgroup_rules(const oci_config *cfg, size_t *ret_len)
       oci_device_cgroup *rule = &r[n++];
       /* "u" is a character device for the cgroup (runtime-spec config-linux.md "Devices"). */
       rule->allow = true;
-      rule->type = (char *) (d->type != NULL && strcmp(d->type, "b") == 0 ? "b" : "c");
+      rule->type = (char *)(d->type != NULL && strcmp(d->type, "b") == 0 ? "b" : "c");
       rule->major = d->major;
       rule->major_present = d->major_present;
       rule->minor = d->minor;
       rule->minor_present = d->minor_present;
-      rule->access = (char *) "rwm";
+      rule->access = (char *)"rwm";
       if (d->type != NULL && strcmp(d->type, "p") == 0)
         n--; /* a FIFO is not a device for the device cgroup */
     }

@@ -11,54 +11,54 @@
 static char oom_msg[] = "out of memory while reporting an error";
 
 static void
-error_store (isolazi_error_t *err, int errnum, char *msg)
+error_store(isolazi_error_t *err, int errnum, char *msg)
 {
   if (err->msg != NULL && err->msg != oom_msg)
-    free (err->msg);
+    free(err->msg);
   err->code = errnum;
   err->msg = msg != NULL ? msg : oom_msg;
 }
 
 int
-isolazi_error_setv (isolazi_error_t *err, int errnum, const char *fmt, va_list ap)
+isolazi_error_setv(isolazi_error_t *err, int errnum, const char *fmt, va_list ap)
 {
   char *text = NULL, *msg = NULL;
 
   if (err == NULL)
     return -1;
-  if (vasprintf (&text, fmt, ap) < 0)
+  if (vasprintf(&text, fmt, ap) < 0)
     text = NULL;
   if (text != NULL && errnum != 0)
     {
       char cause[256];
       /* Lower-case errno text, as Go (and so runc) writes it: clients match on it, e.g. podman
          maps "no such file or directory" to exit code 127. */
-      snprintf (cause, sizeof cause, "%s", strerror (errnum));
+      snprintf(cause, sizeof cause, "%s", strerror(errnum));
       if (cause[0] >= 'A' && cause[0] <= 'Z' && !(cause[1] >= 'A' && cause[1] <= 'Z'))
-        cause[0] = (char) (cause[0] - 'A' + 'a');
-      if (asprintf (&msg, "%s: %s", text, cause) < 0)
+        cause[0] = (char)(cause[0] - 'A' + 'a');
+      if (asprintf(&msg, "%s: %s", text, cause) < 0)
         msg = NULL;
-      free (text);
+      free(text);
     }
   else
     msg = text;
-  error_store (err, errnum, msg);
+  error_store(err, errnum, msg);
   return -1;
 }
 
 int
-isolazi_error_set (isolazi_error_t *err, int errnum, const char *fmt, ...)
+isolazi_error_set(isolazi_error_t *err, int errnum, const char *fmt, ...)
 {
   va_list ap;
 
-  va_start (ap, fmt);
-  isolazi_error_setv (err, errnum, fmt, ap);
-  va_end (ap);
+  va_start(ap, fmt);
+  isolazi_error_setv(err, errnum, fmt, ap);
+  va_end(ap);
   return -1;
 }
 
 int
-isolazi_error_wrap (isolazi_error_t *err, const char *fmt, ...)
+isolazi_error_wrap(isolazi_error_t *err, const char *fmt, ...)
 {
   va_list ap;
   char *ctx = NULL, *msg = NULL;
@@ -66,40 +66,40 @@ isolazi_error_wrap (isolazi_error_t *err, const char *fmt, ...)
 
   if (err == NULL)
     return -1;
-  va_start (ap, fmt);
-  r = vasprintf (&ctx, fmt, ap);
-  va_end (ap);
+  va_start(ap, fmt);
+  r = vasprintf(&ctx, fmt, ap);
+  va_end(ap);
   if (r < 0)
     return -1; /* keep the original message: it is the more useful half */
-  if (asprintf (&msg, "%s: %s", ctx, err->msg != NULL ? err->msg : "unknown error") < 0)
+  if (asprintf(&msg, "%s: %s", ctx, err->msg != NULL ? err->msg : "unknown error") < 0)
     msg = NULL;
-  free (ctx);
+  free(ctx);
   if (msg != NULL)
-    error_store (err, err->code, msg);
+    error_store(err, err->code, msg);
   return -1;
 }
 
 int
-isolazi_error_take (isolazi_error_t *err, int errnum, char *msg)
+isolazi_error_take(isolazi_error_t *err, int errnum, char *msg)
 {
   if (err == NULL)
     {
-      free (msg);
+      free(msg);
       return -1;
     }
   if (msg == NULL)
-    msg = strdup ("unknown error");
-  error_store (err, errnum, msg);
+    msg = strdup("unknown error");
+  error_store(err, errnum, msg);
   return -1;
 }
 
 void
-isolazi_error_release (isolazi_error_t *err)
+isolazi_error_release(isolazi_error_t *err)
 {
   if (err == NULL)
     return;
   if (err->msg != NULL && err->msg != oom_msg)
-    free (err->msg);
+    free(err->msg);
   err->msg = NULL;
   err->code = 0;
 }

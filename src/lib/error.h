@@ -9,31 +9,34 @@
 
 typedef struct isolazi_error
 {
-  int code; /* errno of the cause, 0 when the cause is not a system error */
+  int code;  /* errno of the cause, 0 when the cause is not a system error */
   char *msg; /* complete message, NULL while no error is set */
 } isolazi_error_t;
 
-#define ISOLAZI_ERROR_INIT { 0, NULL }
+#define ISOLAZI_ERROR_INIT                                                                                             \
+  {                                                                                                                    \
+    0, NULL                                                                                                            \
+  }
 
 /* Set the error.  With errnum != 0 the message ends in ": <strerror(errnum)>", lower-cased as Go
  * writes it ("no such file or directory").
  * Always returns -1 so that callers can write `return isolazi_error_set (...)`.
  * If an error is already set it is replaced. */
-int isolazi_error_set (isolazi_error_t *err, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-int isolazi_error_setv (isolazi_error_t *err, int errnum, const char *fmt, va_list ap)
-    __attribute__ ((format (printf, 3, 0)));
+int isolazi_error_set(isolazi_error_t *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int isolazi_error_setv(isolazi_error_t *err, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Shorthand for isolazi_error_set (err, errno, ...). */
-#define isolazi_error_errno(err, ...) isolazi_error_set ((err), errno, __VA_ARGS__)
+#define isolazi_error_errno(err, ...) isolazi_error_set((err), errno, __VA_ARGS__)
 
 /* Prefix the message with context: "<context>: <old message>".  Returns -1. */
-int isolazi_error_wrap (isolazi_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int isolazi_error_wrap(isolazi_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Set from a message that already carries its text (e.g. a parser's message). Takes ownership
  * of msg (may be NULL: then "unknown error"). Returns -1. */
-int isolazi_error_take (isolazi_error_t *err, int errnum, char *msg);
+int isolazi_error_take(isolazi_error_t *err, int errnum, char *msg);
 
 /* Free the message and reset; accepts an unset error. */
-void isolazi_error_release (isolazi_error_t *err);
+void isolazi_error_release(isolazi_error_t *err);
 
 #endif

@@ -10,6 +10,6 @@
 
 /* Run hooks[0..n) in order; the first failure stops the run and is reported as
  * "hooks.<kind>[i] `path`: exit status 1: <output tail>". */
-int isolazi_hooks_run (const oci_hook *hooks, size_t n, const char *kind, const char *state_json, isolazi_error_t *err);
+int isolazi_hooks_run(const oci_hook *hooks, size_t n, const char *kind, const char *state_json, isolazi_error_t *err);
 
 #endif

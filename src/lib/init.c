@@ -25,90 +25,89 @@
 #include <unistd.h>
 
 #ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO ('T', 0x41)
+#define TIOCGPTPEER _IO('T', 0x41)
 #endif
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 
 /* Sysctls that a namespace isolates (runc's list, kernel's ipc/uts/net namespacing). */
 int
-isolazi_sysctl_check (const char *key, const isolazi_ns_plan_t *plan, isolazi_error_t *err)
+isolazi_sysctl_check(const char *key, const isolazi_ns_plan_t *plan, isolazi_error_t *err)
 {
-  static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",      "kernel.sem",
+  static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",          "kernel.sem",
                                           "kernel.shmall", "kernel.shmmax", "kernel.shm_rmid_forced", "kernel.shmmni" };
   size_t i;
 
-  if (strstr (key, "..") != NULL || key[0] == '/' || key[0] == '.')
-    return isolazi_error_set (err, 0, "linux.sysctl: invalid key `%s`", key);
+  if (strstr(key, "..") != NULL || key[0] == '/' || key[0] == '.')
+    return isolazi_error_set(err, 0, "linux.sysctl: invalid key `%s`", key);
   for (i = 0; i < sizeof ipc_keys / sizeof ipc_keys[0]; i++)
-    if (strcmp (key, ipc_keys[i]) == 0)
+    if (strcmp(key, ipc_keys[i]) == 0)
       goto ipc;
-  if (isolazi_has_prefix (key, "fs.mqueue."))
+  if (isolazi_has_prefix(key, "fs.mqueue."))
     goto ipc;
-  if (isolazi_has_prefix (key, "net."))
+  if (isolazi_has_prefix(key, "net."))
     {
-      if (!isolazi_ns_plan_has (plan, CLONE_NEWNET))
-        return isolazi_error_set (err, 0, "linux.sysctl: `%s` needs a network namespace", key);
+      if (!isolazi_ns_plan_has(plan, CLONE_NEWNET))
+        return isolazi_error_set(err, 0, "linux.sysctl: `%s` needs a network namespace", key);
       return 0;
     }
-  if (strcmp (key, "kernel.domainname") == 0 || strcmp (key, "kernel.hostname") == 0)
+  if (strcmp(key, "kernel.domainname") == 0 || strcmp(key, "kernel.hostname") == 0)
     {
-      if (!isolazi_ns_plan_has (plan, CLONE_NEWUTS))
-        return isolazi_error_set (err, 0, "linux.sysctl: `%s` needs a uts namespace", key);
+      if (!isolazi_ns_plan_has(plan, CLONE_NEWUTS))
+        return isolazi_error_set(err, 0, "linux.sysctl: `%s` needs a uts namespace", key);
       return 0;
     }
-  return isolazi_error_set (err, 0, "linux.sysctl: `%s` is not isolated by any namespace", key);
+  return isolazi_error_set(err, 0, "linux.sysctl: `%s` is not isolated by any namespace", key);
 ipc:
-  if (!isolazi_ns_plan_has (plan, CLONE_NEWIPC))
-    return isolazi_error_set (err, 0, "linux.sysctl: `%s` needs an ipc namespace", key);
+  if (!isolazi_ns_plan_has(plan, CLONE_NEWIPC))
+    return isolazi_error_set(err, 0, "linux.sysctl: `%s` needs an ipc namespace", key);
   return 0;
 }
 
 static int
-apply_sysctls (const oci_config *cfg, isolazi_error_t *err)
+apply_sysctls(const oci_config *cfg, isolazi_error_t *err)
 {
   const oci_string_map *m = cfg->linux_ != NULL ? &cfg->linux_->sysctl : NULL;
   size_t i;
 
   for (i = 0; m != NULL && i < m->len; i++)
     {
-      cleanup_free char *path = xasprintf ("/proc/sys/%s", m->keys[i]);
+      cleanup_free char *path = xasprintf("/proc/sys/%s", m->keys[i]);
       char *p;
-      for (p = path + strlen ("/proc/sys/"); *p; p++)
+      for (p = path + strlen("/proc/sys/"); *p; p++)
         if (*p == '.')
           *p = '/';
-      if (isolazi_write_file_at (AT_FDCWD, path, m->values[i], strlen (m->values[i]), err) < 0)
-        return isolazi_error_wrap (err, "set sysctl `%s` to `%s` (linux.sysctl)", m->keys[i], m->values[i]);
+      if (isolazi_write_file_at(AT_FDCWD, path, m->values[i], strlen(m->values[i]), err) < 0)
+        return isolazi_error_wrap(err, "set sysctl `%s` to `%s` (linux.sysctl)", m->keys[i], m->values[i]);
     }
   return 0;
 }
 
 static int
-set_names (const oci_config *cfg, isolazi_error_t *err)
+set_names(const oci_config *cfg, isolazi_error_t *err)
 {
-  if (cfg->hostname != NULL && cfg->hostname[0] && sethostname (cfg->hostname, strlen (cfg->hostname)) < 0)
-    return isolazi_error_errno (err, "set hostname `%s`", cfg->hostname);
-  if (cfg->domainname != NULL && cfg->domainname[0]
-      && setdomainname (cfg->domainname, strlen (cfg->domainname)) < 0)
-    return isolazi_error_errno (err, "set domainname `%s`", cfg->domainname);
+  if (cfg->hostname != NULL && cfg->hostname[0] && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+    return isolazi_error_errno(err, "set hostname `%s`", cfg->hostname);
+  if (cfg->domainname != NULL && cfg->domainname[0] && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+    return isolazi_error_errno(err, "set domainname `%s`", cfg->domainname);
   return 0;
 }
 
 static int
-set_personality (const oci_config *cfg, isolazi_error_t *err)
+set_personality(const oci_config *cfg, isolazi_error_t *err)
 {
   const oci_personality *p = cfg->linux_ != NULL ? cfg->linux_->personality : NULL;
   unsigned long persona;
 
   if (p == NULL || p->domain == NULL)
     return 0;
-  if (strcmp (p->domain, "LINUX") == 0)
+  if (strcmp(p->domain, "LINUX") == 0)
     persona = PER_LINUX;
-  else if (strcmp (p->domain, "LINUX32") == 0)
+  else if (strcmp(p->domain, "LINUX32") == 0)
     persona = PER_LINUX32;
   else
-    return isolazi_error_set (err, 0, "linux.personality.domain: unknown domain `%s`", p->domain);
-  if (personality (persona) < 0)
-    return isolazi_error_errno (err, "set personality `%s`", p->domain);
+    return isolazi_error_set(err, 0, "linux.personality.domain: unknown domain `%s`", p->domain);
+  if (personality(persona) < 0)
+    return isolazi_error_errno(err, "set personality `%s`", p->domain);
   return 0;
 }
 
@@ -116,7 +115,7 @@ set_personality (const oci_config *cfg, isolazi_error_t *err)
    the master goes to the console socket as one message with one SCM_RIGHTS fd, which is what
    conmon and go-runc accept. */
 static int
-setup_terminal (const isolazi_init_args_t *a, isolazi_error_t *err)
+setup_terminal(const isolazi_init_args_t *a, isolazi_error_t *err)
 {
   const oci_process *p = a->cfg->process;
   cleanup_close int master = -1, slave = -1;
@@ -124,46 +123,46 @@ setup_terminal (const isolazi_init_args_t *a, isolazi_error_t *err)
   char data[] = "/dev/ptmx";
   union
   {
-    char buf[CMSG_SPACE (sizeof (int))];
+    char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } ctl;
   struct iovec iov = { data, sizeof data - 1 };
   struct msghdr mh = { 0 };
   struct cmsghdr *cm;
 
-  master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
-    return isolazi_error_errno (err, "open `/dev/ptmx` in the container");
-  if (ioctl (master, TIOCSPTLCK, &unlock) < 0)
-    return isolazi_error_errno (err, "unlock the pty");
-  slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    return isolazi_error_errno(err, "open `/dev/ptmx` in the container");
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+    return isolazi_error_errno(err, "unlock the pty");
+  slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
-    return isolazi_error_errno (err, "open the pty peer");
-  if (p->user.uid != 0 && fchown (slave, p->user.uid, (gid_t) -1) < 0)
-    return isolazi_error_errno (err, "chown the pty to uid %u", p->user.uid);
+    return isolazi_error_errno(err, "open the pty peer");
+  if (p->user.uid != 0 && fchown(slave, p->user.uid, (gid_t)-1) < 0)
+    return isolazi_error_errno(err, "chown the pty to uid %u", p->user.uid);
   if (p->console_size != NULL)
     {
-      struct winsize ws = { (unsigned short) p->console_size->height, (unsigned short) p->console_size->width, 0, 0 };
-      (void) ioctl (slave, TIOCSWINSZ, &ws);
+      struct winsize ws = { (unsigned short)p->console_size->height, (unsigned short)p->console_size->width, 0, 0 };
+      (void)ioctl(slave, TIOCSWINSZ, &ws);
     }
-  memset (&ctl, 0, sizeof ctl);
+  memset(&ctl, 0, sizeof ctl);
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
   mh.msg_control = ctl.buf;
   mh.msg_controllen = sizeof ctl.buf;
-  cm = CMSG_FIRSTHDR (&mh);
+  cm = CMSG_FIRSTHDR(&mh);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cm), &master, sizeof (int));
-  if (sendmsg (a->console_fd, &mh, MSG_NOSIGNAL) < 0)
-    return isolazi_error_errno (err, "send the pty master to the console socket");
-  if (setsid () < 0)
-    return isolazi_error_errno (err, "setsid");
-  if (ioctl (slave, TIOCSCTTY, 0) < 0)
-    return isolazi_error_errno (err, "make the pty the controlling terminal");
-  if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
-    return isolazi_error_errno (err, "make the pty the process's stdio");
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &master, sizeof(int));
+  if (sendmsg(a->console_fd, &mh, MSG_NOSIGNAL) < 0)
+    return isolazi_error_errno(err, "send the pty master to the console socket");
+  if (setsid() < 0)
+    return isolazi_error_errno(err, "setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0)
+    return isolazi_error_errno(err, "make the pty the controlling terminal");
+  if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+    return isolazi_error_errno(err, "make the pty the process's stdio");
   return 0;
 }
 
@@ -171,43 +170,42 @@ setup_terminal (const isolazi_init_args_t *a, isolazi_error_t *err)
    signals to it for which it has no handler (pid_namespaces(7)).  `kill` of a created
    container must still work, as it does with runc, so each terminating signal ends it. */
 static void
-on_signal_exit (int sig)
+on_signal_exit(int sig)
 {
-  _exit (128 + sig);
+  _exit(128 + sig);
 }
 
 static void
-catch_terminating_signals (void)
+catch_terminating_signals(void)
 {
   static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE };
   struct sigaction sa;
   size_t i;
 
-  memset (&sa, 0, sizeof sa);
+  memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal_exit;
   for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-    (void) sigaction (sigs[i], &sa, NULL);
+    (void)sigaction(sigs[i], &sa, NULL);
 }
 
 /* Close every fd >= first except keep[], then mark the rest close-on-exec. */
 static int
-close_inherited (int first, const int *keep, size_t n, isolazi_error_t *err)
+close_inherited(int first, const int *keep, size_t n, isolazi_error_t *err)
 {
-  if (isolazi_close_fds_from (first, keep, n, err) < 0)
+  if (isolazi_close_fds_from(first, keep, n, err) < 0)
     return -1;
-  return isolazi_cloexec_fds_from (first, err);
+  return isolazi_cloexec_fds_from(first, err);
 }
 
-static void __attribute__ ((noreturn))
-fail (int fd, isolazi_error_t *err)
+static void __attribute__((noreturn)) fail(int fd, isolazi_error_t *err)
 {
-  isolazi_sync_send_error (fd, err);
-  _exit (1);
+  isolazi_sync_send_error(fd, err);
+  _exit(1);
 }
 
 /* Before READY: everything that can fail is checked here, so that `create` reports it. */
 static void
-setup (const isolazi_init_args_t *a, char **ret_exe)
+setup(const isolazi_init_args_t *a, char **ret_exe)
 {
   const oci_config *cfg = a->cfg;
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
@@ -216,75 +214,75 @@ setup (const isolazi_init_args_t *a, char **ret_exe)
 
   ro.rootfs = a->rootfs;
   ro.no_pivot = a->no_pivot;
-  ro.new_userns = isolazi_ns_plan_has (a->plan, CLONE_NEWUSER);
+  ro.new_userns = isolazi_ns_plan_has(a->plan, CLONE_NEWUSER);
   ro.new_cgroupns = (a->plan->clone_flags & CLONE_NEWCGROUP) != 0;
   ro.cgroup_path = a->cgroup_path;
 
-  if (isolazi_ns_child_join (a->plan, &err) < 0)
-    fail (a->sync_fd, &err);
+  if (isolazi_ns_child_join(a->plan, &err) < 0)
+    fail(a->sync_fd, &err);
   /* A new cgroup namespace only now that we are in our cgroups: its root is the cgroup the
      process is in when it unshares, in every hierarchy. */
-  if ((a->plan->clone_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+  if ((a->plan->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     {
-      isolazi_error_errno (&err, "create cgroup namespace");
-      fail (a->sync_fd, &err);
+      isolazi_error_errno(&err, "create cgroup namespace");
+      fail(a->sync_fd, &err);
     }
-  if (set_names (cfg, &err) < 0)
-    fail (a->sync_fd, &err);
+  if (set_names(cfg, &err) < 0)
+    fail(a->sync_fd, &err);
   /* Wait until the runtime has put us in every cgroup hierarchy: the cgroup mounts bind the
      cgroup we are in. */
-  if (isolazi_sync_expect (a->sync_fd, SYNC_PARENT_READY, "wait for the runtime", &msg, &err) < 0)
-    _exit (1);
-  if (isolazi_rootfs_prepare (cfg, &ro, &err) < 0)
-    fail (a->sync_fd, &err);
+  if (isolazi_sync_expect(a->sync_fd, SYNC_PARENT_READY, "wait for the runtime", &msg, &err) < 0)
+    _exit(1);
+  if (isolazi_rootfs_prepare(cfg, &ro, &err) < 0)
+    fail(a->sync_fd, &err);
   if (a->runtime_hooks)
     {
-      if (isolazi_sync_send (a->sync_fd, SYNC_RUN_HOOKS, 0, NULL, &err) < 0
-          || isolazi_sync_expect (a->sync_fd, SYNC_HOOKS_DONE, "wait for the runtime hooks", NULL, &err) < 0)
-        _exit (1);
+      if (isolazi_sync_send(a->sync_fd, SYNC_RUN_HOOKS, 0, NULL, &err) < 0
+          || isolazi_sync_expect(a->sync_fd, SYNC_HOOKS_DONE, "wait for the runtime hooks", NULL, &err) < 0)
+        _exit(1);
     }
   /* createContainer hooks: in the container's namespaces, before pivot_root (runtime-spec
      config.md "createContainer Hooks"). */
   if (cfg->hooks != NULL
-      && isolazi_hooks_run (cfg->hooks->create_container, cfg->hooks->create_container_len, "createContainer",
-                            msg.payload != NULL ? msg.payload : "{}", &err)
+      && isolazi_hooks_run(cfg->hooks->create_container, cfg->hooks->create_container_len, "createContainer",
+                           msg.payload != NULL ? msg.payload : "{}", &err)
              < 0)
-    fail (a->sync_fd, &err);
-  isolazi_sync_msg_release (&msg);
+    fail(a->sync_fd, &err);
+  isolazi_sync_msg_release(&msg);
   /* Sysctls go in before readonlyPaths makes /proc/sys read-only (runc's order). */
-  if (isolazi_rootfs_pivot (&ro, &err) < 0 || apply_sysctls (cfg, &err) < 0
-      || isolazi_rootfs_finalize (cfg, &ro, &err) < 0 || set_personality (cfg, &err) < 0)
-    fail (a->sync_fd, &err);
+  if (isolazi_rootfs_pivot(&ro, &err) < 0 || apply_sysctls(cfg, &err) < 0 || isolazi_rootfs_finalize(cfg, &ro, &err) < 0
+      || set_personality(cfg, &err) < 0)
+    fail(a->sync_fd, &err);
   if (!a->no_new_keyring)
     {
-      cleanup_free char *name = xasprintf ("_ses.%s", a->id);
+      cleanup_free char *name = xasprintf("_ses.%s", a->id);
       /* A fresh session keyring, so the container cannot read the caller's keys. ENOSYS and
          EACCES (keyrings off or denied by policy) are not fatal, as with runc. */
-      if (syscall (SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS
-          && errno != EACCES && errno != EPERM)
+      if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0) < 0 && errno != ENOSYS && errno != EACCES
+          && errno != EPERM)
         {
-          isolazi_error_errno (&err, "join a new session keyring");
-          fail (a->sync_fd, &err);
+          isolazi_error_errno(&err, "join a new session keyring");
+          fail(a->sync_fd, &err);
         }
     }
   if (cfg->process->terminal)
     {
       if (a->console_fd < 0)
         {
-          isolazi_error_set (&err, 0, "process.terminal is set but no --console-socket was given");
-          fail (a->sync_fd, &err);
+          isolazi_error_set(&err, 0, "process.terminal is set but no --console-socket was given");
+          fail(a->sync_fd, &err);
         }
-      if (setup_terminal (a, &err) < 0)
-        fail (a->sync_fd, &err);
+      if (setup_terminal(a, &err) < 0)
+        fail(a->sync_fd, &err);
     }
-  if (isolazi_process_chdir (cfg->process, &err) < 0 || isolazi_process_find_executable (cfg->process, ret_exe, &err) < 0
-      || isolazi_process_set_rlimits (cfg->process, &err) < 0
-      || isolazi_process_set_oom_score_adj (cfg->process, &err) < 0)
-    fail (a->sync_fd, &err);
+  if (isolazi_process_chdir(cfg->process, &err) < 0 || isolazi_process_find_executable(cfg->process, ret_exe, &err) < 0
+      || isolazi_process_set_rlimits(cfg->process, &err) < 0
+      || isolazi_process_set_oom_score_adj(cfg->process, &err) < 0)
+    fail(a->sync_fd, &err);
 }
 
 void
-isolazi_init_main (const isolazi_init_args_t *a)
+isolazi_init_main(const isolazi_init_args_t *a)
 {
   const oci_process *p = a->cfg->process;
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
@@ -294,15 +292,15 @@ isolazi_init_main (const isolazi_init_args_t *a)
   int conn, fd;
 
   /* Die with the runtime while it still supervises us; nobody else would clean up. */
-  (void) prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Not dumpable: processes in the container cannot ptrace us or open our /proc/PID/exe
      (CVE-2019-5736) before we exec. */
-  (void) prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Join the v1 hierarchies ourselves: a task moving itself does not wait for an RCU grace
      period as a move by another process does (up to ~10 ms on an idle machine).  The cgroup2
      part was done by clone3(CLONE_INTO_CGROUP). */
-  if (isolazi_cgroup_enter_self (a->cgroup_fds, a->n_cgroup_fds, &err) < 0)
-    fail (a->sync_fd, &err);
+  if (isolazi_cgroup_enter_self(a->cgroup_fds, a->n_cgroup_fds, &err) < 0)
+    fail(a->sync_fd, &err);
   /* Close what we inherited from the runtime and do not need: above all the locked state
      directory (a flock belongs to the open file, so our copy would hold the lock that `start`
      and `delete` wait for) and directory fds on the host.  Anything the caller leaked
@@ -317,49 +315,49 @@ isolazi_init_main (const isolazi_init_args_t *a)
       keep[n++] = a->console_fd;
     for (i = 0; i < a->plan->n_joins; i++)
       keep[n++] = a->plan->joins[i].fd;
-    if (close_inherited (3 + (int) a->preserve_fds, keep, n, &err) < 0)
-      fail (a->sync_fd, &err);
+    if (close_inherited(3 + (int)a->preserve_fds, keep, n, &err) < 0)
+      fail(a->sync_fd, &err);
   }
 
-  setup (a, &exe);
+  setup(a, &exe);
 
-  catch_terminating_signals ();
-  (void) prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  if (isolazi_sync_send (a->sync_fd, SYNC_READY, 0, NULL, &err) < 0)
-    _exit (1);
-  close (a->sync_fd);
+  catch_terminating_signals();
+  (void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (isolazi_sync_send(a->sync_fd, SYNC_READY, 0, NULL, &err) < 0)
+    _exit(1);
+  close(a->sync_fd);
   if (a->console_fd >= 0)
-    close (a->console_fd);
+    close(a->console_fd);
 
   do
-    conn = accept4 (a->start_fd, NULL, NULL, SOCK_CLOEXEC);
+    conn = accept4(a->start_fd, NULL, NULL, SOCK_CLOEXEC);
   while (conn < 0 && errno == EINTR);
   if (conn < 0)
-    _exit (1);
-  close (a->start_fd);
-  if (isolazi_sync_expect (conn, SYNC_START, "wait for start", &msg, &err) < 0)
-    _exit (1);
+    _exit(1);
+  close(a->start_fd);
+  if (isolazi_sync_expect(conn, SYNC_START, "wait for start", &msg, &err) < 0)
+    _exit(1);
   if (a->cfg->hooks != NULL
-      && isolazi_hooks_run (a->cfg->hooks->start_container, a->cfg->hooks->start_container_len, "startContainer",
-                            msg.payload != NULL ? msg.payload : "{}", &err)
+      && isolazi_hooks_run(a->cfg->hooks->start_container, a->cfg->hooks->start_container_len, "startContainer",
+                           msg.payload != NULL ? msg.payload : "{}", &err)
              < 0)
-    fail (conn, &err);
-  isolazi_sync_msg_release (&msg);
-  if (isolazi_process_set_user (p, &err) < 0)
-    fail (conn, &err);
-  umask (p->user.umask_present ? (mode_t) p->user.umask : 022);
-  env = isolazi_process_environ (p);
-  isolazi_process_reset_signals ();
+    fail(conn, &err);
+  isolazi_sync_msg_release(&msg);
+  if (isolazi_process_set_user(p, &err) < 0)
+    fail(conn, &err);
+  umask(p->user.umask_present ? (mode_t)p->user.umask : 022);
+  env = isolazi_process_environ(p);
+  isolazi_process_reset_signals();
   /* The preserved fds are the caller's to pass on: inherited as they are, without CLOEXEC. */
-  for (fd = 3; fd < 3 + (int) a->preserve_fds; fd++)
+  for (fd = 3; fd < 3 + (int)a->preserve_fds; fd++)
     {
-      int flags = fcntl (fd, F_GETFD);
+      int flags = fcntl(fd, F_GETFD);
       if (flags >= 0)
-        (void) fcntl (fd, F_SETFD, flags & ~FD_CLOEXEC);
+        (void)fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
     }
-  if (isolazi_sync_send (conn, SYNC_EXECING, 0, NULL, &err) < 0)
-    _exit (1);
-  execve (exe, p->args, env);
-  isolazi_error_errno (&err, "exec `%s`", p->args[0]);
-  fail (conn, &err);
+  if (isolazi_sync_send(conn, SYNC_EXECING, 0, NULL, &err) < 0)
+    _exit(1);
+  execve(exe, p->args, env);
+  isolazi_error_errno(&err, "exec `%s`", p->args[0]);
+  fail(conn, &err);
 }

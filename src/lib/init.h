@@ -17,10 +17,10 @@ typedef struct isolazi_init_args
   const char *rootfs; /* absolute host path */
   const isolazi_ns_plan_t *plan;
   const char *cgroup_path; /* the container's cgroup, for cgroup mounts */
-  int sync_fd; /* SOCK_SEQPACKET to the runtime */
-  int start_fd; /* listening socket `start` connects to */
-  int console_fd; /* connected --console-socket, or -1 */
-  const int *cgroup_fds; /* v1 `tasks` files the init writes itself into (isolazi_cgroup_self_fds) */
+  int sync_fd;             /* SOCK_SEQPACKET to the runtime */
+  int start_fd;            /* listening socket `start` connects to */
+  int console_fd;          /* connected --console-socket, or -1 */
+  const int *cgroup_fds;   /* v1 `tasks` files the init writes itself into (isolazi_cgroup_self_fds) */
   size_t n_cgroup_fds;
   unsigned int preserve_fds;
   bool no_pivot;
@@ -28,10 +28,10 @@ typedef struct isolazi_init_args
   bool runtime_hooks; /* prestart or createRuntime hooks exist: ask the runtime to run them */
 } isolazi_init_args_t;
 
-void isolazi_init_main (const isolazi_init_args_t *a) __attribute__ ((noreturn));
+void isolazi_init_main(const isolazi_init_args_t *a) __attribute__((noreturn));
 
 /* Deciding, unit-testable: is this sysctl isolated by a namespace the container has?
  * Returns 0, or -1 naming the key and the namespace it needs. */
-int isolazi_sysctl_check (const char *key, const isolazi_ns_plan_t *plan, isolazi_error_t *err);
+int isolazi_sysctl_check(const char *key, const isolazi_ns_plan_t *plan, isolazi_error_t *err);
 
 #endif

@@ -24,24 +24,24 @@ typedef enum
 } isolazi_log_format_t;
 
 /* path NULL: log to stderr.  Opens the file O_APPEND|O_CLOEXEC (created 0600). */
-int isolazi_log_init (const char *path, isolazi_log_format_t format, bool debug, isolazi_error_t *err);
+int isolazi_log_init(const char *path, isolazi_log_format_t format, bool debug, isolazi_error_t *err);
 /* Parse "text"/"json". */
-int isolazi_log_format_parse (const char *s, isolazi_log_format_t *ret, isolazi_error_t *err);
-bool isolazi_log_debug_enabled (void);
-void isolazi_log (isolazi_log_level_t level, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int isolazi_log_format_parse(const char *s, isolazi_log_format_t *ret, isolazi_error_t *err);
+bool isolazi_log_debug_enabled(void);
+void isolazi_log(isolazi_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The fd of the log file (or -1), so that a forked child can keep logging into it. */
-int isolazi_log_fd (void);
+int isolazi_log_fd(void);
 /* Report a final error: one "error" record in the log sink, and the bare message on stderr
  * when the sink is a file (as runc does).  Used by front ends only. */
-void isolazi_log_error_final (const char *msg);
+void isolazi_log_error_final(const char *msg);
 
-#define isolazi_debug(...)                                                                                            \
-  do                                                                                                                  \
-    {                                                                                                                 \
-      if (isolazi_log_debug_enabled ())                                                                               \
-        isolazi_log (ISOLAZI_LOG_DEBUG, __VA_ARGS__);                                                                 \
-    }                                                                                                                 \
+#define isolazi_debug(...)                                                                                             \
+  do                                                                                                                   \
+    {                                                                                                                  \
+      if (isolazi_log_debug_enabled())                                                                                 \
+        isolazi_log(ISOLAZI_LOG_DEBUG, __VA_ARGS__);                                                                   \
+    }                                                                                                                  \
   while (0)
-#define isolazi_warning(...) isolazi_log (ISOLAZI_LOG_WARNING, __VA_ARGS__)
+#define isolazi_warning(...) isolazi_log(ISOLAZI_LOG_WARNING, __VA_ARGS__)
 
 #endif

@@ -13,26 +13,26 @@
 
 typedef struct isolazi_ns_join
 {
-  int flag; /* CLONE_NEW* */
+  int flag;         /* CLONE_NEW* */
   const char *type; /* spec name */
   const char *path;
   size_t index; /* in linux.namespaces, for messages */
-  int fd; /* opened by isolazi_ns_open, -1 before */
+  int fd;       /* opened by isolazi_ns_open, -1 before */
 } isolazi_ns_join_t;
 
 typedef struct isolazi_ns_plan
 {
   uint64_t clone_flags; /* new namespaces created by clone3 (time excluded, see new_time) */
-  bool new_time; /* unshared by the runtime so the offsets can be written before the init exists */
+  bool new_time;        /* unshared by the runtime so the offsets can be written before the init exists */
   isolazi_ns_join_t joins[ISOLAZI_NS_MAX]; /* user first, mount last: the order setns needs */
   size_t n_joins;
 } isolazi_ns_plan_t;
 
 /* Deciding: no system calls.  Namespace types were validated by libocispec. */
-int isolazi_ns_plan_build (const oci_linux *l, isolazi_ns_plan_t *plan, isolazi_error_t *err);
+int isolazi_ns_plan_build(const oci_linux *l, isolazi_ns_plan_t *plan, isolazi_error_t *err);
 /* Open every path to join and check it is a namespace of the right type. */
-int isolazi_ns_open (isolazi_ns_plan_t *plan, isolazi_error_t *err);
-void isolazi_ns_close (isolazi_ns_plan_t *plan);
+int isolazi_ns_open(isolazi_ns_plan_t *plan, isolazi_error_t *err);
+void isolazi_ns_close(isolazi_ns_plan_t *plan);
 
 /* In the runtime, right before clone: join the pid namespace for children, and unshare a new
  * time namespace with its offsets.  *restore gets fds to undo it afterwards (so that hooks the
@@ -42,14 +42,14 @@ typedef struct isolazi_ns_restore
   int pid_fd;
   int time_fd;
 } isolazi_ns_restore_t;
-int isolazi_ns_parent_enter (const isolazi_ns_plan_t *plan, const oci_linux *l, isolazi_ns_restore_t *restore,
-                             isolazi_error_t *err);
-int isolazi_ns_parent_leave (isolazi_ns_restore_t *restore, isolazi_error_t *err);
+int isolazi_ns_parent_enter(const isolazi_ns_plan_t *plan, const oci_linux *l, isolazi_ns_restore_t *restore,
+                            isolazi_error_t *err);
+int isolazi_ns_parent_leave(isolazi_ns_restore_t *restore, isolazi_error_t *err);
 
 /* In the init, right after clone: setns into every joined namespace except pid and time
  * (already done by the parent), in plan order. */
-int isolazi_ns_child_join (const isolazi_ns_plan_t *plan, isolazi_error_t *err);
+int isolazi_ns_child_join(const isolazi_ns_plan_t *plan, isolazi_error_t *err);
 
-bool isolazi_ns_plan_has (const isolazi_ns_plan_t *plan, int flag); /* new or joined */
+bool isolazi_ns_plan_has(const isolazi_ns_plan_t *plan, int flag); /* new or joined */
 
 #endif

@@ -8,12 +8,12 @@
 
 typedef struct isolazi_spec_options
 {
-  bool rootless; /* user namespace mapping the caller's uid/gid to 0, no network ns, bind /sys */
+  bool rootless;       /* user namespace mapping the caller's uid/gid to 0, no network ns, bind /sys */
   const char *seccomp; /* NULL (none), "default", "minimal", "strict" (seccomp belongs to issue 3) */
-  const char **args; /* NULL: ["sh"] */
+  const char **args;   /* NULL: ["sh"] */
 } isolazi_spec_options_t;
 
 /* A pretty-printed config.json document (malloc'd). */
-int isolazi_spec_generate (const isolazi_spec_options_t *o, char **ret_json, isolazi_error_t *err);
+int isolazi_spec_generate(const isolazi_spec_options_t *o, char **ret_json, isolazi_error_t *err);
 
 #endif

@@ -9,40 +9,39 @@
 
 static int tap_count, tap_failed;
 
+static inline void tap_ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void
-tap_ok (int cond, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static inline void
-tap_ok (int cond, const char *fmt, ...)
+tap_ok(int cond, const char *fmt, ...)
 {
   va_list ap;
 
   tap_count++;
   if (!cond)
     tap_failed++;
-  printf ("%s %d - ", cond ? "ok" : "not ok", tap_count);
-  va_start (ap, fmt);
-  vprintf (fmt, ap);
-  va_end (ap);
-  printf ("\n");
-  fflush (stdout);
+  printf("%s %d - ", cond ? "ok" : "not ok", tap_count);
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+  printf("\n");
+  fflush(stdout);
 }
 
 /* Compare strings, printing both on mismatch. */
-#define tap_streq(got, want, ...)                                                                                     \
-  do                                                                                                                  \
-    {                                                                                                                 \
-      const char *tap_g_ = (got), *tap_w_ = (want);                                                                   \
-      int tap_c_ = (tap_g_ == NULL && tap_w_ == NULL) || (tap_g_ && tap_w_ && strcmp (tap_g_, tap_w_) == 0);          \
-      tap_ok (tap_c_, __VA_ARGS__);                                                                                   \
-      if (!tap_c_)                                                                                                    \
-        printf ("#   got:  %s\n#   want: %s\n", tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)");              \
-    }                                                                                                                 \
+#define tap_streq(got, want, ...)                                                                                      \
+  do                                                                                                                   \
+    {                                                                                                                  \
+      const char *tap_g_ = (got), *tap_w_ = (want);                                                                    \
+      int tap_c_ = (tap_g_ == NULL && tap_w_ == NULL) || (tap_g_ && tap_w_ && strcmp(tap_g_, tap_w_) == 0);            \
+      tap_ok(tap_c_, __VA_ARGS__);                                                                                     \
+      if (!tap_c_)                                                                                                     \
+        printf("#   got:  %s\n#   want: %s\n", tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)");                \
+    }                                                                                                                  \
   while (0)
 
 static inline int
-tap_done (void)
+tap_done(void)
 {
-  printf ("1..%d\n", tap_count);
+  printf("1..%d\n", tap_count);
   return tap_failed ? 1 : 0;
 }
 
