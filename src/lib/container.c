@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -853,6 +854,8 @@ isolazi_container_list(const isolazi_global_t *g, isolazi_container_info_t **ret
       isolazi_error_t e = ISOLAZI_ERROR_INIT;
       isolazi_state_t *s = NULL;
       const char *status;
+      struct passwd *pw;
+      struct stat st;
       int dfd;
 
       if (de->d_name[0] == '.')
@@ -869,6 +872,12 @@ isolazi_container_list(const isolazi_global_t *g, isolazi_container_info_t **ret
           continue;
         }
       status = isolazi_state_status(s, dfd);
+      /* runc's list names the user who owns the state directory. */
+      if (fstat(dfd, &st) == 0 && (pw = getpwuid(st.st_uid)) != NULL)
+        {
+          free(s->owner);
+          s->owner = xstrdup(pw->pw_name);
+        }
       close(dfd);
       list = xrealloc(list, (n + 1) * sizeof *list);
       list[n].id = xstrdup(s->id);
