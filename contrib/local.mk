@@ -6,7 +6,3 @@ EXTRA_DIST += \
 	contrib/install-deps.sh \
 	contrib/mkbundle.sh \
 	contrib/test.sh
-
-# autogen.sh copies automake's TAP driver by hand, so automake does not know to ship it;
-# `make check` from the tarball (distcheck) needs it.
-EXTRA_DIST += build-aux/tap-driver.sh
