@@ -154,3 +154,15 @@ cli_parse_uint(const char *name, const char *s, unsigned int *ret, isolazi_error
   *ret = (unsigned int)v;
   return 0;
 }
+
+int
+cli_parse_id_only(const cli_verb_t *verb, int argc, char **argv)
+{
+  bool first = true;
+  int c;
+
+  while ((c = cli_getopt(verb, argc, argv, &first)) != CLI_DONE)
+    if (c == CLI_EXIT_OK || c == CLI_EXIT_ERROR)
+      return c == CLI_EXIT_OK ? 0 : 1;
+  return cli_check_args(verb, argc, argv, 1, 1) != 0 ? 1 : CLI_DONE;
+}

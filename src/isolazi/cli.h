@@ -63,6 +63,10 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
  * between min and max of them (max < 0: no limit).  Reports the error itself. */
 int cli_check_args(const cli_verb_t *verb, int argc, char **argv, int min, int max);
 
+/* The whole argument parsing of a command that has no flags but --help: returns CLI_DONE with
+ * the container id at argv[optind], or the exit status (0 after --help, 1 on a usage error). */
+int cli_parse_id_only(const cli_verb_t *verb, int argc, char **argv);
+
 /* Report err once (log sink and stderr as isolazi_log_error_final does), release it,
  * and return 1, the exit status. */
 int cli_fail(isolazi_error_t *err);
@@ -79,6 +83,17 @@ typedef struct cli_create_args
   char *pid_file;
   char *console_socket;
 } cli_create_args_t;
+
+/* The long options create and run share (run adds --detach). */
+#define CLI_CREATE_LONGOPTS                                                                                            \
+  { "bundle", required_argument, NULL, 'b' }, { "pid-file", required_argument, NULL, CLI_OPT_PID_FILE },               \
+      { "console-socket", required_argument, NULL, CLI_OPT_CONSOLE_SOCKET },                                           \
+      { "no-pivot", no_argument, NULL, CLI_OPT_NO_PIVOT },                                                             \
+      { "no-new-keyring", no_argument, NULL, CLI_OPT_NO_NEW_KEYRING },                                                 \
+      { "preserve-fds", required_argument, NULL, CLI_OPT_PRESERVE_FDS },                                               \
+  {                                                                                                                    \
+    "help", no_argument, NULL, 'h'                                                                                     \
+  }
 
 /* Option values of the long-only flags of create and run. */
 enum

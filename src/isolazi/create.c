@@ -7,13 +7,7 @@
 #include <string.h>
 
 static const struct option longopts[] = {
-  { "bundle", required_argument, NULL, 'b' },
-  { "pid-file", required_argument, NULL, CLI_OPT_PID_FILE },
-  { "console-socket", required_argument, NULL, CLI_OPT_CONSOLE_SOCKET },
-  { "no-pivot", no_argument, NULL, CLI_OPT_NO_PIVOT },
-  { "no-new-keyring", no_argument, NULL, CLI_OPT_NO_NEW_KEYRING },
-  { "preserve-fds", required_argument, NULL, CLI_OPT_PRESERVE_FDS },
-  { "help", no_argument, NULL, 'h' },
+  CLI_CREATE_LONGOPTS,
   { NULL, 0, NULL, 0 },
 };
 

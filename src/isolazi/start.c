@@ -20,14 +20,10 @@ int
 cli_start(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  bool first = true;
-  int c;
+  int r = cli_parse_id_only(&verb, argc, argv);
 
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    if (c == CLI_EXIT_OK || c == CLI_EXIT_ERROR)
-      return c == CLI_EXIT_OK ? 0 : 1;
-  if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
-    return 1;
+  if (r != CLI_DONE)
+    return r;
   if (isolazi_container_start(&ctx->global, argv[optind], &err) < 0)
     return cli_fail(&err);
   return 0;
