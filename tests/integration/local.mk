@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/namespaces.bats \
 	tests/integration/process.bats \
 	tests/integration/run.bats \
+	tests/integration/runtime.bats \
 	tests/integration/spec.bats \
 	tests/integration/sysctl.bats
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/helpers.bash tests/bench/bench.sh
@@ -30,5 +31,9 @@ BATS = bats
 BATS_FLAGS =
 check-integration: src/isolazi/isolazi tests/payload/payload
 	@if [ "$$(id -u)" -ne 0 ]; then echo "check-integration: needs root (real containers)" >&2; exit 1; fi
+	@for f in $(srcdir)/tests/integration/*.bats; do \
+	  case " $(INTEGRATION_TESTS) " in *" tests/integration/$${f##*/} "*) ;; \
+	  *) echo "check-integration: $$f is not in INTEGRATION_TESTS (tests/integration/local.mk)" >&2; exit 1 ;; esac; \
+	done
 	ISOLAZI_BUILDDIR="$(abs_top_builddir)" $(BATS) $(BATS_FLAGS) $(addprefix $(srcdir)/,$(INTEGRATION_TESTS))
 .PHONY: check-integration
