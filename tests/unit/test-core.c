@@ -62,6 +62,7 @@ test_ns_plan(void)
 {
   isolazi_error_t e = ISOLAZI_ERROR_INIT;
   isolazi_ns_plan_t plan;
+  int r;
   const char *types[] = { "mount", "network", "pid", "user", "uts", "ipc" };
   const char *paths[] = { NULL, "/proc/1/ns/net", NULL, "/proc/1/ns/user", "", NULL };
   oci_linux *l = linux_with(types, paths, 6);
@@ -101,7 +102,8 @@ test_ns_plan(void)
     const char *p4[] = { NULL, "/etc/hostname" };
     l = linux_with(t4, p4, 2);
     tap_ok(isolazi_ns_plan_build(l, &plan, &e) == 0, "plan with a non-namespace file builds");
-    tap_ok(isolazi_ns_open(&plan, &e) < 0 && strstr(e.msg, "is not a namespace") != NULL,
+    r = isolazi_ns_open(&plan, &e);
+    tap_ok(r < 0 && strstr(e.msg, "is not a namespace") != NULL,
            "opening a file that is not a namespace fails clearly: %s", e.msg);
     isolazi_ns_close(&plan);
     free(l->namespaces);
@@ -112,8 +114,9 @@ test_ns_plan(void)
     const char *p5[] = { NULL, "/proc/self/ns/ipc" };
     l = linux_with(t5, p5, 2);
     isolazi_ns_plan_build(l, &plan, &e);
-    tap_ok(isolazi_ns_open(&plan, &e) < 0 && strstr(e.msg, "is not a network namespace") != NULL,
-           "a namespace of the wrong type is refused: %s", e.msg);
+    r = isolazi_ns_open(&plan, &e);
+    tap_ok(r < 0 && strstr(e.msg, "is not a network namespace") != NULL, "a namespace of the wrong type is refused: %s",
+           e.msg);
     isolazi_ns_close(&plan);
     free(l->namespaces);
     free(l);
@@ -283,6 +286,7 @@ test_hooks(void)
   char *env[] = { (char *)"K=V", NULL };
   oci_hook h = { 0 };
   FILE *f;
+  int r;
 
   if (mkdtemp(dir) == NULL)
     return;
@@ -307,14 +311,14 @@ test_hooks(void)
     tap_streq(text, want, "hook gets args, env and the state on stdin");
   }
   env[0] = (char *)"FAIL=1";
-  tap_ok(isolazi_hooks_run(&h, 1, "createRuntime", "{}", &e) < 0 && strstr(e.msg, "hooks.createRuntime[0]") != NULL
-             && strstr(e.msg, "exit status 3: boom") != NULL,
+  r = isolazi_hooks_run(&h, 1, "createRuntime", "{}", &e);
+  tap_ok(r < 0 && strstr(e.msg, "hooks.createRuntime[0]") != NULL && strstr(e.msg, "exit status 3: boom") != NULL,
          "a failing hook names itself, its status and output: %s", e.msg);
   env[0] = (char *)"SLOW=1";
   h.timeout = 1;
   h.timeout_present = true;
-  tap_ok(isolazi_hooks_run(&h, 1, "poststop", "{}", &e) < 0 && strstr(e.msg, "timed out after 1 s") != NULL,
-         "a hook past its timeout is killed: %s", e.msg);
+  r = isolazi_hooks_run(&h, 1, "poststop", "{}", &e);
+  tap_ok(r < 0 && strstr(e.msg, "timed out after 1 s") != NULL, "a hook past its timeout is killed: %s", e.msg);
   unlink(out);
   unlink(script);
   rmdir(dir);
