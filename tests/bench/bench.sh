@@ -112,18 +112,18 @@ run_view() {
 		for r in "${runtimes[@]}"; do
 			id="b$i-$r-$$"
 			t0="$(now_ns)"
-			rt "$r" run -b "$bundle" "$id" || true
+			rt "$r" run -b "$bundle" "$id" || echo "run $id" >>"$work/res-$r/failed"
 			t1="$(now_ns)"
 			echo $((t1 - t0)) >>"$work/res-$r/run"
 			rt "$r" delete --force "$id" 2>/dev/null || true
 
 			id="c$i-$r-$$"
 			t0="$(now_ns)"
-			rt "$r" create -b "$bundle" "$id" || true
+			rt "$r" create -b "$bundle" "$id" || echo "create $id" >>"$work/res-$r/failed"
 			t1="$(now_ns)"
 			echo $((t1 - t0)) >>"$work/res-$r/create"
 			t0="$(now_ns)"
-			rt "$r" start "$id" || true
+			rt "$r" start "$id" || echo "start $id" >>"$work/res-$r/failed"
 			t1="$(now_ns)"
 			echo $((t1 - t0)) >>"$work/res-$r/start"
 			for _ in $(seq 100); do
@@ -184,6 +184,13 @@ run_view() {
 			"$(ms "$(median <"$work/res-$r/delete")")" \
 			"$(median <"$work/res-$r/rss")" "$instr")"
 		echo "$line"
+	done
+
+	# a failed call is timed too; say so, so that a fast failure is not read as speed
+	for r in "${runtimes[@]}"; do
+		if [ -s "$work/res-$r/failed" ]; then
+			echo "warning: $r: $(wc -l <"$work/res-$r/failed") failed calls (first: $(head -n1 "$work/res-$r/failed"))"
+		fi
 	done
 
 	for r in "${runtimes[@]}"; do
