@@ -2,6 +2,7 @@
 /* The lifecycle verbs (runtime-spec runtime.md "Lifecycle" and "Operations"). */
 #include "config.h"
 #include "container.h"
+#include "container_internal.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "devices.h"
@@ -136,8 +137,8 @@ config_check(const oci_config *cfg, const isolazi_ns_plan_t *plan, isolazi_error
 
 /* ---- small process helpers ---- */
 
-static int
-pidfd_open_checked(pid_t pid, unsigned long long start)
+int
+container_pidfd_open(pid_t pid, unsigned long long start)
 {
   int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
@@ -152,15 +153,15 @@ pidfd_open_checked(pid_t pid, unsigned long long start)
   return fd;
 }
 
-static int
-pidfd_signal(int pidfd, int sig)
+int
+container_pidfd_signal(int pidfd, int sig)
 {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 /* Wait (bounded) until the process behind pidfd has exited. */
-static bool
-pidfd_wait_exit(int pidfd, int timeout_ms)
+bool
+container_pidfd_wait_exit(int pidfd, int timeout_ms)
 {
   struct pollfd pfd = { pidfd, POLLIN, 0 };
   int r;
@@ -197,8 +198,8 @@ start_socket_addr(int dirfd, struct sockaddr_un *addr, isolazi_error_t *err)
   return 0;
 }
 
-static int
-connect_console(const char *path, isolazi_error_t *err)
+int
+container_connect_console(const char *path, isolazi_error_t *err)
 {
   struct sockaddr_un addr;
   cleanup_close int fd = -1;
@@ -218,8 +219,8 @@ connect_console(const char *path, isolazi_error_t *err)
 
 /* Fds 3..3+N-1 are the caller's to pass on.  If some are not open, park /dev/null there, so
    that none of our own fds lands in that range and leaks into the container. */
-static void
-reserve_preserved_fds(unsigned int n)
+void
+container_reserve_preserved_fds(unsigned int n)
 {
   int fd;
 
@@ -235,8 +236,8 @@ reserve_preserved_fds(unsigned int n)
       }
 }
 
-static int
-write_pid_file(const char *path, pid_t pid, isolazi_error_t *err)
+int
+container_write_pid_file(const char *path, pid_t pid, isolazi_error_t *err)
 {
   cleanup_free char *abs = isolazi_abspath(path, err);
   cleanup_free char *dir = NULL;
@@ -294,7 +295,7 @@ create_rollback(int rootfd, const char *id, pid_t pid, int pidfd, isolazi_cgroup
   if (pid > 0)
     {
       if (pidfd >= 0)
-        (void)pidfd_signal(pidfd, SIGKILL);
+        (void)container_pidfd_signal(pidfd, SIGKILL);
       else
         (void)kill(pid, SIGKILL);
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -346,7 +347,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
   memset(&plan, 0, sizeof plan);
   if (isolazi_container_id_validate(o->id, err) < 0)
     return -1;
-  reserve_preserved_fds(o->preserve_fds);
+  container_reserve_preserved_fds(o->preserve_fds);
   if (bundle_load(o->bundle, &b, err) < 0)
     goto out_early;
   if (isolazi_ns_plan_build(b.cfg->linux_, &plan, err) < 0)
@@ -380,7 +381,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
     goto fail;
   if (o->console_socket != NULL)
     {
-      console_fd = connect_console(o->console_socket, err);
+      console_fd = container_connect_console(o->console_socket, err);
       if (console_fd < 0)
         goto fail;
     }
@@ -519,7 +520,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
     }
   if (isolazi_state_save(dirfd, st, err) < 0)
     goto fail;
-  if (o->pid_file != NULL && write_pid_file(o->pid_file, pid, err) < 0)
+  if (o->pid_file != NULL && container_write_pid_file(o->pid_file, pid, err) < 0)
     goto fail;
 
   out->pid = pid;
@@ -577,16 +578,8 @@ isolazi_container_create(const isolazi_global_t *g, const isolazi_create_options
 
 /* ---- the other verbs ---- */
 
-typedef struct opened
-{
-  int rootfd;
-  int dirfd;
-  isolazi_state_t *state;
-  const char *status;
-} opened_t;
-
-static void
-opened_release(opened_t *c)
+void
+container_opened_release(opened_t *c)
 {
   if (c->rootfd >= 0)
     close(c->rootfd);
@@ -598,7 +591,7 @@ opened_release(opened_t *c)
 }
 
 /* Open a container's state; `lock` serialises against other mutating verbs. */
-static int
+int
 container_open(const isolazi_global_t *g, const char *id, bool lock, opened_t *c, isolazi_error_t *err)
 {
   c->rootfd = c->dirfd = -1;
@@ -620,8 +613,8 @@ container_open(const isolazi_global_t *g, const char *id, bool lock, opened_t *c
   return 0;
 }
 
-static oci_config *
-load_config_copy(int dirfd, isolazi_error_t *err)
+oci_config *
+container_load_config_copy(int dirfd, isolazi_error_t *err)
 {
   cleanup_free char *text = NULL;
   oci_config *cfg;
@@ -686,7 +679,7 @@ run_poststart(opened_t *c)
 
   if (!c->state->poststart_hooks)
     return;
-  cfg = load_config_copy(c->dirfd, &e);
+  cfg = container_load_config_copy(c->dirfd, &e);
   running = isolazi_state_oci_json(c->state, "running", false);
   /* runtime-spec: a failing poststart hook is a warning; the container keeps running. */
   if (cfg == NULL || isolazi_hooks_run(cfg->hooks->poststart, cfg->hooks->poststart_len, "poststart", running, &e) < 0)
@@ -702,22 +695,22 @@ isolazi_container_start(const isolazi_global_t *g, const char *id, isolazi_error
 
   if (container_open(g, id, true, &c, err) < 0)
     {
-      opened_release(&c);
+      container_opened_release(&c);
       return -1;
     }
   r = do_start(&c, err);
   if (r == 0)
     run_poststart(&c);
-  opened_release(&c);
+  container_opened_release(&c);
   return r;
 }
 
 static int
 signal_init(const isolazi_state_t *s, int sig, isolazi_error_t *err)
 {
-  cleanup_close int pidfd = pidfd_open_checked(s->pid, s->pid_start);
+  cleanup_close int pidfd = container_pidfd_open(s->pid, s->pid_start);
 
-  if (pidfd < 0 || pidfd_signal(pidfd, sig) < 0)
+  if (pidfd < 0 || container_pidfd_signal(pidfd, sig) < 0)
     {
       if (errno == ESRCH)
         return isolazi_error_set(err, 0, "container not running");
@@ -734,7 +727,7 @@ isolazi_container_kill(const isolazi_global_t *g, const char *id, int sig, bool 
 
   if (container_open(g, id, false, &c, err) < 0)
     {
-      opened_release(&c);
+      container_opened_release(&c);
       return -1;
     }
   if (all)
@@ -751,7 +744,7 @@ isolazi_container_kill(const isolazi_global_t *g, const char *id, int sig, bool 
     r = isolazi_error_set(err, 0, "container not running");
   else
     r = signal_init(c.state, sig, err);
-  opened_release(&c);
+  container_opened_release(&c);
   return r;
 }
 
@@ -760,12 +753,12 @@ static int
 destroy(opened_t *c, isolazi_error_t *err)
 {
   isolazi_error_t e = ISOLAZI_ERROR_INIT;
-  int pidfd = pidfd_open_checked(c->state->pid, c->state->pid_start);
+  int pidfd = container_pidfd_open(c->state->pid, c->state->pid_start);
 
   if (pidfd >= 0)
     {
-      (void)pidfd_signal(pidfd, SIGKILL);
-      if (!pidfd_wait_exit(pidfd, 5000))
+      (void)container_pidfd_signal(pidfd, SIGKILL);
+      if (!container_pidfd_wait_exit(pidfd, 5000))
         isolazi_warning("container init (pid %d) did not exit after SIGKILL", (int)c->state->pid);
       close(pidfd);
     }
@@ -773,7 +766,7 @@ destroy(opened_t *c, isolazi_error_t *err)
     return isolazi_error_wrap(err, "delete container `%s`", c->state->id);
   if (c->state->poststop_hooks)
     {
-      cleanup_config oci_config *cfg = load_config_copy(c->dirfd, &e);
+      cleanup_config oci_config *cfg = container_load_config_copy(c->dirfd, &e);
       cleanup_free char *stopped = isolazi_state_oci_json(c->state, "stopped", false);
       /* runtime-spec: a failing poststop hook is a warning; deletion goes on. */
       if (cfg == NULL || isolazi_hooks_run(cfg->hooks->poststop, cfg->hooks->poststop_len, "poststop", stopped, &e) < 0)
@@ -797,17 +790,17 @@ isolazi_container_delete(const isolazi_global_t *g, const char *id, bool force, 
           if (c.rootfd >= 0 && c.dirfd >= 0)
             (void)isolazi_state_dir_remove(c.rootfd, id, NULL);
           isolazi_error_release(err);
-          opened_release(&c);
+          container_opened_release(&c);
           return 0;
         }
-      opened_release(&c);
+      container_opened_release(&c);
       return -1;
     }
   if (!force && strcmp(c.status, "stopped") != 0 && strcmp(c.status, "created") != 0)
     r = isolazi_error_set(err, 0, "cannot delete container `%s` that is not stopped: %s", id, c.status);
   else
     r = destroy(&c, err);
-  opened_release(&c);
+  container_opened_release(&c);
   return r;
 }
 
@@ -818,11 +811,11 @@ isolazi_container_state(const isolazi_global_t *g, const char *id, char **ret_js
 
   if (container_open(g, id, false, &c, err) < 0)
     {
-      opened_release(&c);
+      container_opened_release(&c);
       return -1;
     }
   *ret_json = isolazi_state_oci_json(c.state, c.status, true);
-  opened_release(&c);
+  container_opened_release(&c);
   return 0;
 }
 
@@ -917,8 +910,8 @@ isolazi_container_info_free(isolazi_container_info_t *list, size_t len)
 /* ---- run ---- */
 
 /* Forward every signal `run` receives to the container, until the init exits. */
-static int
-wait_forwarding(pid_t pid, int pidfd, int *ret_status, isolazi_error_t *err)
+int
+container_wait_forwarding(pid_t pid, int pidfd, int *ret_status, isolazi_error_t *err)
 {
   sigset_t all, old;
   cleanup_close int sfd = -1;
@@ -952,7 +945,7 @@ wait_forwarding(pid_t pid, int pidfd, int *ret_status, isolazi_error_t *err)
         {
           struct signalfd_siginfo si;
           if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
-            (void)pidfd_signal(pidfd, (int)si.ssi_signo);
+            (void)container_pidfd_signal(pidfd, (int)si.ssi_signo);
         }
       if (pfds[0].revents & POLLIN)
         break;
@@ -989,7 +982,7 @@ isolazi_container_run(const isolazi_global_t *g, const isolazi_create_options_t 
       oc.status = "running";
       run_poststart(&oc);
       if (!o->detach)
-        r = wait_forwarding(c.pid, c.pidfd, ret_status, err);
+        r = container_wait_forwarding(c.pid, c.pidfd, ret_status, err);
     }
   if (r < 0 || !o->detach)
     {
@@ -997,7 +990,7 @@ isolazi_container_run(const isolazi_global_t *g, const isolazi_create_options_t 
       /* The init is our child: reap it so that `destroy` does not wait on a zombie. */
       if (r < 0)
         {
-          (void)pidfd_signal(c.pidfd, SIGKILL);
+          (void)container_pidfd_signal(c.pidfd, SIGKILL);
           while (waitpid(c.pid, NULL, 0) < 0 && errno == EINTR)
             ;
         }

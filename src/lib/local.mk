@@ -15,7 +15,8 @@ src_lib_libisolazi_a_SOURCES = \
 	src/lib/namespaces.c src/lib/namespaces.h \
 	src/lib/process.c src/lib/process.h \
 	src/lib/init.c src/lib/init.h \
-	src/lib/container.c src/lib/container.h \
+	src/lib/container.c src/lib/container.h src/lib/container_internal.h \
+	src/lib/terminal.c src/lib/terminal.h \
 	src/lib/rootfs.c src/lib/rootfs.h \
 	src/lib/mount_flags.c \
 	src/lib/devices.c src/lib/devices.h \
