@@ -12,6 +12,7 @@
 static const struct option longopts[] = {
   { "bundle", required_argument, NULL, 'b' },
   { "rootless", no_argument, NULL, 'r' },
+  { "seccomp", required_argument, NULL, 's' },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -21,10 +22,15 @@ static const cli_verb_t verb = {
   .args = "[OPTIONS]",
   .description = "Write a starter config.json into the bundle directory: it runs `sh` with a terminal in a\n"
                  "read-only `rootfs`, in new pid, network, ipc, uts, mount and cgroup namespaces.  Edit\n"
-                 "it before use.  An existing config.json is never overwritten.\n",
+                 "it before use.  An existing config.json is never overwritten.  Without --seccomp it has\n"
+                 "no seccomp profile, as runc's.\n",
   .options = "  -b, --bundle DIR            the bundle directory (default: the current directory)\n"
              "      --rootless              a configuration for an unprivileged user: a user namespace\n"
-             "                              mapping the caller to root, no network namespace, /sys bound\n",
+             "                              mapping the caller to root, no network namespace, /sys bound\n"
+             "      --seccomp PROFILE       write a seccomp profile into linux.seccomp: `default` (blocks\n"
+             "                              mounts, namespaces, ptrace, modules, kexec, bpf, keyrings...),\n"
+             "                              `minimal` (modules, kexec, reboot, clock only), `strict` (an\n"
+             "                              allowlist for shells and common tools) or `none`\n",
   .shortopts = "b:h",
   .longopts = longopts,
 };
@@ -49,6 +55,9 @@ cli_spec(cli_context_t *ctx, int argc, char **argv)
         break;
       case 'r':
         so.rootless = true;
+        break;
+      case 's':
+        so.seccomp = optarg;
         break;
       case CLI_EXIT_OK:
         return 0;

@@ -6,6 +6,7 @@
 #include "spec.h"
 #include "cleanup.h"
 #include "json.h"
+#include "seccomp_filter.h"
 #include "utils.h"
 
 #include <stdlib.h>
@@ -130,7 +131,75 @@ gen_id_mapping(json_gen *g, const char *key, unsigned int host_id)
 }
 
 static void
-gen_linux(json_gen *g, const isolazi_spec_options_t *o)
+gen_seccomp(json_gen *g, const oci_seccomp *s)
+{
+  size_t i, j, k;
+
+  json_gen_key(g, "seccomp");
+  json_gen_object_open(g);
+  json_gen_key(g, "defaultAction");
+  json_gen_string(g, s->default_action);
+  if (s->default_errno_ret_present)
+    {
+      json_gen_key(g, "defaultErrnoRet");
+      json_gen_uint64(g, s->default_errno_ret);
+    }
+  if (s->architectures_len > 0)
+    {
+      json_gen_key(g, "architectures");
+      json_gen_array_open(g);
+      for (i = 0; i < s->architectures_len; i++)
+        json_gen_string(g, s->architectures[i]);
+      json_gen_array_close(g);
+    }
+  json_gen_key(g, "syscalls");
+  json_gen_array_open(g);
+  for (i = 0; i < s->syscalls_len; i++)
+    {
+      const oci_seccomp_syscall *sc = &s->syscalls[i];
+      json_gen_object_open(g);
+      json_gen_key(g, "names");
+      json_gen_array_open(g);
+      for (j = 0; j < sc->names_len; j++)
+        json_gen_string(g, sc->names[j]);
+      json_gen_array_close(g);
+      json_gen_key(g, "action");
+      json_gen_string(g, sc->action);
+      if (sc->errno_ret_present)
+        {
+          json_gen_key(g, "errnoRet");
+          json_gen_uint64(g, sc->errno_ret);
+        }
+      if (sc->args_len > 0)
+        {
+          json_gen_key(g, "args");
+          json_gen_array_open(g);
+          for (k = 0; k < sc->args_len; k++)
+            {
+              json_gen_object_open(g);
+              json_gen_key(g, "index");
+              json_gen_uint64(g, sc->args[k].index);
+              json_gen_key(g, "value");
+              json_gen_uint64(g, sc->args[k].value);
+              if (sc->args[k].value_two_present)
+                {
+                  json_gen_key(g, "valueTwo");
+                  json_gen_uint64(g, sc->args[k].value_two);
+                }
+              json_gen_key(g, "op");
+              json_gen_string(g, sc->args[k].op);
+              json_gen_object_close(g);
+            }
+          json_gen_array_close(g);
+        }
+      json_gen_object_close(g);
+    }
+  json_gen_array_close(g);
+  json_gen_object_close(g);
+}
+
+static void
+gen_linux(json_gen *g, const isolazi_spec_options_t *o, const oci_seccomp *seccomp)
 {
   static const char *const ns[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
   static const char *const ns_rootless[] = { "pid", "ipc", "uts", "mount", "cgroup", "user", NULL };
@@ -184,6 +253,8 @@ gen_linux(json_gen *g, const isolazi_spec_options_t *o)
   json_gen_array_close(g);
   gen_strings(g, "maskedPaths", masked);
   gen_strings(g, "readonlyPaths", readonly);
+  if (seccomp != NULL)
+    gen_seccomp(g, seccomp);
   json_gen_object_close(g);
 }
 
@@ -192,14 +263,15 @@ isolazi_spec_generate(const isolazi_spec_options_t *o, char **ret_json, isolazi_
 {
   json_gen *g;
   cleanup_free char *gen_err = NULL;
+  oci_seccomp *seccomp = NULL;
   char *out = NULL;
   size_t len = 0;
   int r;
 
-  if (o->seccomp != NULL)
-    return isolazi_error_set(err, 0, "generate a seccomp profile `%s`: not supported yet", o->seccomp);
   if (o->args != NULL && o->args[0] == NULL)
     return isolazi_error_set(err, 0, "generate config: process.args must not be empty");
+  if (isolazi_seccomp_profile(o->seccomp, &seccomp, err) < 0)
+    return -1;
 
   g = json_gen_new(true);
   json_gen_object_open(g);
@@ -216,10 +288,11 @@ isolazi_spec_generate(const isolazi_spec_options_t *o, char **ret_json, isolazi_
   json_gen_key(g, "hostname");
   json_gen_string(g, "isolazi");
   gen_mounts(g, o);
-  gen_linux(g, o);
+  gen_linux(g, o, seccomp);
   json_gen_object_close(g);
   r = json_gen_finish(g, &out, &len, &gen_err);
   json_gen_free(g);
+  isolazi_seccomp_profile_free(seccomp);
   if (r < 0)
     return isolazi_error_take(err, 0, xasprintf("generate config: %s", gen_err != NULL ? gen_err : "unknown error"));
   /* A text file ends with a newline (yajl's beautifier may or may not add one). */

@@ -9,7 +9,7 @@
 typedef struct isolazi_spec_options
 {
   bool rootless;       /* user namespace mapping the caller's uid/gid to 0, no network ns, bind /sys */
-  const char *seccomp; /* NULL (none), "default", "minimal", "strict" (seccomp belongs to issue 3) */
+  const char *seccomp; /* NULL or "none" (no linux.seccomp), "default", "minimal", "strict" (seccomp_profiles.c) */
   const char **args;   /* NULL: ["sh"] */
 } isolazi_spec_options_t;
 
