@@ -10,11 +10,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -612,6 +615,28 @@ cgroup_write_str(const char *dir, const char *file, const char *value, isolazi_e
   return isolazi_write_file_at(AT_FDCWD, path, value, strlen(value), err);
 }
 
+char *
+cgroup_read_str(const char *dir, const char *file)
+{
+  cleanup_free char *path = xasprintf("%s/%s", dir, file);
+  char *text = NULL;
+
+  if (isolazi_read_file(path, &text, NULL, NULL) < 0)
+    return NULL;
+  return text;
+}
+
+uint64_t
+cgroup_read_u64(const char *dir, const char *file)
+{
+  cleanup_free char *text = cgroup_read_str(dir, file);
+  uint64_t v = 0;
+
+  if (text == NULL || !cgroup_parse_u64(text, &v))
+    return 0;
+  return v;
+}
+
 static int
 pid_cmp(const void *a, const void *b)
 {
@@ -850,7 +875,16 @@ apply_writes(const isolazi_cgroup_t *cg, const cgroup_writes_t *w, isolazi_error
           continue;
         }
       if (fd < 0 || isolazi_write_all(fd, value, strlen(value)) < 0)
-        return isolazi_error_errno(err, "set `%s` to `%s` (%s)", file, value, wr->field);
+        {
+          /* v1 memory: EBUSY means the new limit is below what the cgroup uses and cannot be
+           * reclaimed; say how much that is (runc does too). */
+          if (errno == EBUSY && strcmp(file, "memory.limit_in_bytes") == 0)
+            return isolazi_error_set(err, 0,
+                                     "set `%s` to `%s` (%s): below the current usage %" PRIu64 " (peak %" PRIu64 ")",
+                                     file, value, wr->field, cgroup_read_u64(h->dir, "memory.usage_in_bytes"),
+                                     cgroup_read_u64(h->dir, "memory.max_usage_in_bytes"));
+          return isolazi_error_errno(err, "set `%s` to `%s` (%s)", file, value, wr->field);
+        }
     }
   return 0;
 }
@@ -907,7 +941,23 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
 
   for (i = 0; i < cg->n_hiers; i++)
     if (mkdir_recorded(cg->hiers[i].dir, &cg->hiers[i].created, err) < 0)
-      goto fail;
+      {
+        /* Rootless and the cgroup tree is not delegated to us: run without a cgroup, as runc
+           does for rootless containers when no resources are asked for. */
+        if (geteuid() != 0 && (err->code == EACCES || err->code == EPERM || err->code == EROFS))
+          {
+            isolazi_error_t e = ISOLAZI_ERROR_INIT;
+            isolazi_debug("cgroup: rootless and `%s` is not delegated to uid %u (%s): no cgroup", cg->hiers[i].dir,
+                          (unsigned)geteuid(), strerror(err->code));
+            isolazi_error_release(err);
+            (void)remove_all(cg, &e);
+            isolazi_error_release(&e);
+            hiers_free(cg);
+            *ret = steal_pointer(&cg);
+            return 0;
+          }
+        goto fail;
+      }
 
   for (i = 0; i < cg->n_hiers; i++)
     {
@@ -1066,7 +1116,12 @@ isolazi_cgroup_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
       if (h != NULL)
         {
           if (cgroup_write_str(h->dir, "cgroup.kill", "1", &e) == 0)
-            return 0;
+            {
+              /* Tasks held by the v1 freezer die only once thawed (a paused container). */
+              if (isolazi_cgroup_is_frozen(cg))
+                return isolazi_cgroup_freeze(cg, false, err);
+              return 0;
+            }
           if (e.code != ENOENT)
             return isolazi_error_take(err, e.code, e.msg);
           isolazi_error_release(&e);
@@ -1079,6 +1134,391 @@ int
 isolazi_cgroup_destroy(isolazi_cgroup_t *cg, isolazi_error_t *err)
 {
   return remove_all(cg, err);
+}
+
+int
+isolazi_cgroup_freeze(const isolazi_cgroup_t *cg, bool freeze, isolazi_error_t *err)
+{
+  return driver_of(cg)->freeze(cg, freeze, err);
+}
+
+bool
+isolazi_cgroup_is_frozen(const isolazi_cgroup_t *cg)
+{
+  return driver_of(cg)->frozen(cg);
+}
+
+/* checkBeforeUpdate (runtime-spec 1.1): lowering the limit below the usage would make the
+ * kernel reclaim or OOM-kill inside the container; refuse instead. */
+static int
+check_memory_usage(const isolazi_cgroup_t *cg, const oci_memory *m, isolazi_error_t *err)
+{
+  const bool v2 = cg->mode == ISOLAZI_CGROUP_V2;
+  const cgroup_hier_t *h = cgroup_find_hier(cg, v2 ? "" : "memory");
+  const char *file = v2 ? "memory.current" : "memory.usage_in_bytes";
+  uint64_t usage;
+
+  if (!m->check_before_update_present || !m->check_before_update || !m->limit_present || m->limit <= 0 || h == NULL)
+    return 0;
+  usage = cgroup_read_u64(h->dir, file);
+  if ((uint64_t)m->limit < usage)
+    return isolazi_error_set(err, 0,
+                             "set `%s` to `%" PRId64
+                             "` (linux.resources.memory.limit): below the current usage %" PRIu64
+                             " (`%s`; checkBeforeUpdate is set)",
+                             v2 ? "memory.max" : "memory.limit_in_bytes", m->limit, usage, file);
+  return 0;
+}
+
+int
+isolazi_cgroup_update(const isolazi_cgroup_t *cg, const oci_resources *r, isolazi_error_t *err)
+{
+  cgroup_writes_t w = { NULL, 0, 0 };
+  int ret;
+
+  if (r->memory != NULL && check_memory_usage(cg, r->memory, err) < 0)
+    return -1;
+  if (cg->mode == ISOLAZI_CGROUP_V2)
+    ret = cgroup_v2_plan(r, &w, err);
+  else
+    {
+      const cgroup_hier_t *h = cgroup_find_hier(cg, "memory");
+      uint64_t cur = h != NULL ? cgroup_read_u64(h->dir, "memory.limit_in_bytes") : UINT64_MAX;
+      ret = cgroup_v1_plan_update(r, cur ? cur : UINT64_MAX, &w, err);
+    }
+  if (ret == 0)
+    ret = apply_writes(cg, &w, err);
+  cgroup_writes_clear(&w);
+  return ret;
+}
+
+int
+isolazi_cgroup_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err)
+{
+  return driver_of(cg)->stats(cg, g, err);
+}
+
+/* ---- OOM notification ---- */
+
+struct isolazi_cgroup_oom
+{
+  bool v2;
+  int fd;        /* v1: eventfd registered through cgroup.event_control; v2: inotify */
+  int watched;   /* v1: memory.oom_control, kept open while registered */
+  char *dir;     /* the memory cgroup */
+  uint64_t last; /* v2: oom_kill count seen so far */
+};
+
+int
+isolazi_cgroup_oom_watch(const isolazi_cgroup_t *cg, isolazi_cgroup_oom_t **ret, isolazi_error_t *err)
+{
+  isolazi_cgroup_oom_t *o = xcalloc(1, sizeof *o);
+  const cgroup_hier_t *h;
+
+  o->v2 = cg->mode == ISOLAZI_CGROUP_V2;
+  o->fd = o->watched = -1;
+  h = cgroup_find_hier(cg, o->v2 ? "" : "memory");
+  if (h == NULL)
+    {
+      free(o);
+      return isolazi_error_set(err, ENOENT, "watch for OOM kills: no memory cgroup");
+    }
+  o->dir = xstrdup(h->dir);
+  if (o->v2)
+    {
+      /* memory.events changes (a modify event) whenever one of its counters moves. */
+      cleanup_free char *path = xasprintf("%s/memory.events", o->dir);
+      cleanup_free char *text = cgroup_read_str(o->dir, "memory.events");
+      o->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+      if (o->fd < 0 || inotify_add_watch(o->fd, path, IN_MODIFY) < 0)
+        {
+          isolazi_error_errno(err, "watch `%s`", path);
+          isolazi_cgroup_oom_free(o);
+          return -1;
+        }
+      if (text != NULL)
+        (void)cgroup_flat_get(text, "oom_kill", &o->last);
+    }
+  else
+    {
+      /* memcg v1: write "<eventfd> <fd of memory.oom_control>" to cgroup.event_control; the
+       * eventfd then counts OOM situations, and is also signalled when the cgroup goes away. */
+      cleanup_free char *path = xasprintf("%s/memory.oom_control", o->dir);
+      cleanup_free char *line = NULL;
+      o->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      o->watched = open(path, O_RDONLY | O_CLOEXEC);
+      if (o->fd < 0 || o->watched < 0)
+        {
+          isolazi_error_errno(err, "watch `%s`", path);
+          isolazi_cgroup_oom_free(o);
+          return -1;
+        }
+      line = xasprintf("%d %d", o->fd, o->watched);
+      if (cgroup_write_str(o->dir, "cgroup.event_control", line, err) < 0)
+        {
+          isolazi_cgroup_oom_free(o);
+          return isolazi_error_wrap(err, "register an OOM eventfd");
+        }
+    }
+  *ret = o;
+  return 0;
+}
+
+int
+isolazi_cgroup_oom_fd(const isolazi_cgroup_oom_t *o)
+{
+  return o->fd;
+}
+
+int
+isolazi_cgroup_oom_check(isolazi_cgroup_oom_t *o, unsigned int *ret_kills, bool *ret_gone)
+{
+  struct stat st;
+
+  *ret_kills = 0;
+  *ret_gone = false;
+  if (o->v2)
+    {
+      char buf[4096];
+      cleanup_free char *text = NULL;
+      uint64_t n = 0;
+      while (read(o->fd, buf, sizeof buf) > 0)
+        ;
+      text = cgroup_read_str(o->dir, "memory.events");
+      if (text == NULL)
+        {
+          *ret_gone = true;
+          return 0;
+        }
+      if (cgroup_flat_get(text, "oom_kill", &n) && n > o->last)
+        {
+          *ret_kills = (unsigned int)(n - o->last);
+          o->last = n;
+        }
+      return 0;
+    }
+  else
+    {
+      uint64_t n = 0;
+      if (read(o->fd, &n, sizeof n) != sizeof n)
+        return 0;
+      /* The eventfd also fires on removal of the cgroup: then it was no OOM. */
+      if (stat(o->dir, &st) < 0)
+        {
+          *ret_gone = true;
+          return 0;
+        }
+      *ret_kills = (unsigned int)n;
+      return 0;
+    }
+}
+
+void
+isolazi_cgroup_oom_free(isolazi_cgroup_oom_t *o)
+{
+  if (o == NULL)
+    return;
+  if (o->fd >= 0)
+    (void)close(o->fd);
+  if (o->watched >= 0)
+    (void)close(o->watched);
+  free(o->dir);
+  free(o);
+}
+
+/* ---- parsing cgroup files (pure) ---- */
+
+bool
+cgroup_parse_u64(const char *text, uint64_t *ret)
+{
+  char *end = NULL;
+  unsigned long long v;
+
+  while (*text == ' ' || *text == '\t')
+    text++;
+  if (strncmp(text, "max", 3) == 0 && (text[3] == '\0' || text[3] == '\n'))
+    {
+      *ret = UINT64_MAX;
+      return true;
+    }
+  if (*text < '0' || *text > '9')
+    return false;
+  errno = 0;
+  v = strtoull(text, &end, 10);
+  if (errno != 0 || (*end != '\0' && *end != '\n' && *end != ' '))
+    return false;
+  *ret = v;
+  return true;
+}
+
+bool
+cgroup_flat_get(const char *text, const char *key, uint64_t *ret)
+{
+  size_t n = strlen(key);
+  const char *line = text;
+
+  while (line != NULL && *line)
+    {
+      if (strncmp(line, key, n) == 0 && line[n] == ' ')
+        return cgroup_parse_u64(line + n + 1, ret);
+      line = strchr(line, '\n');
+      if (line != NULL)
+        line++;
+    }
+  return false;
+}
+
+size_t
+cgroup_parse_u64_list(const char *text, uint64_t **ret)
+{
+  uint64_t *v = NULL;
+  size_t n = 0;
+  const char *p = text;
+
+  while (p != NULL && *p)
+    {
+      char *end = NULL;
+      unsigned long long x;
+      while (*p == ' ' || *p == '\n' || *p == '\t')
+        p++;
+      if (*p < '0' || *p > '9')
+        break;
+      x = strtoull(p, &end, 10);
+      v = xrealloc(v, (n + 1) * sizeof *v);
+      v[n++] = x;
+      p = end;
+    }
+  *ret = v;
+  return n;
+}
+
+size_t
+cgroup_parse_usage_all(const char *text, uint64_t **ret_user, uint64_t **ret_sys)
+{
+  uint64_t *u = NULL, *sy = NULL;
+  size_t n = 0;
+  const char *line = strchr(text, '\n'); /* skip the "cpu user system" header */
+
+  while (line != NULL && *++line)
+    {
+      unsigned long long cpu, user, sys;
+      if (sscanf(line, "%llu %llu %llu", &cpu, &user, &sys) == 3)
+        {
+          u = xrealloc(u, (n + 1) * sizeof *u);
+          sy = xrealloc(sy, (n + 1) * sizeof *sy);
+          u[n] = user;
+          sy[n] = sys;
+          n++;
+        }
+      line = strchr(line, '\n');
+    }
+  *ret_user = u;
+  *ret_sys = sy;
+  return n;
+}
+
+/* ---- merging resources (pure) ---- */
+
+static void
+gen_value(json_gen *g, const json_value *v)
+{
+  size_t i;
+  int64_t i64;
+  uint64_t u64;
+  double d;
+  bool b;
+
+  switch (json_typeof(v))
+    {
+    case JSON_NULL:
+      json_gen_null(g);
+      break;
+    case JSON_BOOL:
+      (void)json_get_bool(v, &b);
+      json_gen_bool(g, b);
+      break;
+    case JSON_NUMBER:
+      if (json_get_int64(v, &i64))
+        json_gen_int64(g, i64);
+      else if (json_get_uint64(v, &u64))
+        json_gen_uint64(g, u64);
+      else if (json_get_double(v, &d))
+        json_gen_double(g, d);
+      else
+        json_gen_null(g);
+      break;
+    case JSON_STRING:
+      json_gen_string(g, json_get_string(v));
+      break;
+    case JSON_ARRAY:
+      json_gen_array_open(g);
+      for (i = 0; i < json_array_len(v); i++)
+        gen_value(g, json_array_get(v, i));
+      json_gen_array_close(g);
+      break;
+    case JSON_OBJECT:
+      json_gen_object_open(g);
+      for (i = 0; i < json_object_len(v); i++)
+        {
+          json_gen_key(g, json_object_key(v, i));
+          gen_value(g, json_object_value(v, i));
+        }
+      json_gen_object_close(g);
+      break;
+    }
+}
+
+/* Objects merge key by key (keys of `old` first, in their order); anything else: `new` wins. */
+static void
+gen_merged(json_gen *g, const json_value *old, const json_value *new)
+{
+  size_t i;
+
+  if (old == NULL || new == NULL || json_typeof(old) != JSON_OBJECT || json_typeof(new) != JSON_OBJECT)
+    {
+      gen_value(g, new ? new : old);
+      return;
+    }
+  json_gen_object_open(g);
+  for (i = 0; i < json_object_len(old); i++)
+    {
+      const char *k = json_object_key(old, i);
+      json_gen_key(g, k);
+      gen_merged(g, json_object_value(old, i), json_object_get(new, k));
+    }
+  for (i = 0; i < json_object_len(new); i++)
+    {
+      const char *k = json_object_key(new, i);
+      if (json_object_get(old, k) != NULL)
+        continue;
+      json_gen_key(g, k);
+      gen_value(g, json_object_value(new, i));
+    }
+  json_gen_object_close(g);
+}
+
+char *
+cgroup_resources_merge_json(const char *old_json, const char *new_json, char **err)
+{
+  json_value *o = NULL, *n = NULL;
+  json_gen *g;
+  char *out = NULL;
+
+  if (old_json != NULL && (o = json_parse(old_json, strlen(old_json), err)) == NULL)
+    return NULL;
+  if ((n = json_parse(new_json, strlen(new_json), err)) == NULL)
+    {
+      json_value_free(o);
+      return NULL;
+    }
+  g = json_gen_new(false);
+  gen_merged(g, o, n);
+  if (json_gen_finish(g, &out, NULL, err) < 0)
+    out = NULL;
+  json_gen_free(g);
+  json_value_free(o);
+  json_value_free(n);
+  return out;
 }
 
 /* ---- persistence ---- */

@@ -66,6 +66,27 @@ int isolazi_cgroup_pids(const isolazi_cgroup_t *cg, pid_t **ret, size_t *ret_len
  * where a freezer exists; cgroup.kill on v2 for SIGKILL). */
 int isolazi_cgroup_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err);
 
+/* pause/resume: freeze every process (waiting, bounded, until all are frozen) or thaw them.
+ * The v1 freezer on v1 and hybrid hosts, cgroup.freeze on v2. */
+int isolazi_cgroup_freeze(const isolazi_cgroup_t *cg, bool freeze, isolazi_error_t *err);
+/* Frozen or being frozen.  One small read: `state` and `list` ask it for every container. */
+bool isolazi_cgroup_is_frozen(const isolazi_cgroup_t *cg);
+
+/* `update`: write new resources to the live cgroup with the same plans as create (device rules
+ * excepted).  With memory.checkBeforeUpdate a limit below the current usage is refused. */
+int isolazi_cgroup_update(const isolazi_cgroup_t *cg, const oci_resources *r, isolazi_error_t *err);
+
+/* The "data" object of `events --stats` (cpu, memory, pids, blkio, hugetlb in runc's names). */
+int isolazi_cgroup_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err);
+
+/* OOM notification: an fd to poll (readable when something happened) and a check that says how
+ * many OOM kills happened since the last call and whether the cgroup is gone. */
+typedef struct isolazi_cgroup_oom isolazi_cgroup_oom_t;
+int isolazi_cgroup_oom_watch(const isolazi_cgroup_t *cg, isolazi_cgroup_oom_t **ret, isolazi_error_t *err);
+int isolazi_cgroup_oom_fd(const isolazi_cgroup_oom_t *o);
+int isolazi_cgroup_oom_check(isolazi_cgroup_oom_t *o, unsigned int *ret_kills, bool *ret_gone);
+void isolazi_cgroup_oom_free(isolazi_cgroup_oom_t *o);
+
 /* Remove the cgroup directories; processes still inside are killed first (SIGKILL) and waited
  * for, bounded.  A cgroup already gone is not an error. */
 int isolazi_cgroup_destroy(isolazi_cgroup_t *cg, isolazi_error_t *err);

@@ -101,6 +101,25 @@ int cgroup_swap_to_v2(int64_t swap, bool swap_present, int64_t limit, bool limit
 /* Resources -> writes, in the order they must happen. */
 int cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err);
 int cgroup_v2_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err);
+/* The same for `update` of a live cgroup: device rules are left alone (runc's update does not
+ * change them), and on v1 memory.memsw goes first when the new memory+swap limit is above the
+ * current memory limit `cur_limit` (runc's setMemoryAndSwap), since the kernel keeps
+ * memsw >= limit at every step. */
+int cgroup_v1_plan_update(const oci_resources *r, uint64_t cur_limit, cgroup_writes_t *w, isolazi_error_t *err);
+
+/* `update` merges the new resources into the ones kept in the state: objects key by key,
+ * anything else (numbers, strings, arrays) replaced.  Both are linux.resources JSON texts;
+ * returns the merged text (malloc'd) or NULL with a message in *err. */
+char *cgroup_resources_merge_json(const char *old_json, const char *new_json, char **err);
+
+/* "key value" lines (memory.stat, cpu.stat, memory.events): the value of key, false when absent. */
+bool cgroup_flat_get(const char *text, const char *key, uint64_t *ret);
+/* A cgroup file's single number; "max" is UINT64_MAX.  False when not a number. */
+bool cgroup_parse_u64(const char *text, uint64_t *ret);
+/* Whitespace-separated numbers (cpuacct.usage_percpu); malloc'd array. */
+size_t cgroup_parse_u64_list(const char *text, uint64_t **ret);
+/* cpuacct.usage_all ("cpu user system" rows after a header): per-cpu user and system ns. */
+size_t cgroup_parse_usage_all(const char *text, uint64_t **ret_user, uint64_t **ret_sys);
 
 /* ---- doing ---- */
 
@@ -116,6 +135,12 @@ typedef struct cgroup_driver
   int (*prepare)(const isolazi_cgroup_t *cg, const cgroup_hier_t *h, const oci_resources *r, isolazi_error_t *err);
   /* Signal every process, including ones forked meanwhile. */
   int (*kill)(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err);
+  /* Freeze (waiting until every task is frozen) or thaw. */
+  int (*freeze)(const isolazi_cgroup_t *cg, bool freeze, isolazi_error_t *err);
+  /* Whether the cgroup is frozen (or being frozen); false when it has no freezer. */
+  bool (*frozen)(const isolazi_cgroup_t *cg);
+  /* The "data" object of `events --stats` in runc's field names. */
+  int (*stats)(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err);
 } cgroup_driver_t;
 
 extern const cgroup_driver_t cgroup_driver_v1;
@@ -127,6 +152,10 @@ bool cgroup_controllers_has(const char *list, const char *controller);
 int cgroup_read_pids(const char *dir, pid_t **ret, size_t *ret_len, isolazi_error_t *err);
 int cgroup_signal_pids(const char *dir, int sig, isolazi_error_t *err);
 int cgroup_write_str(const char *dir, const char *file, const char *value, isolazi_error_t *err);
+/* The content of dir/file, NULL when it cannot be read (a missing controller file). */
+char *cgroup_read_str(const char *dir, const char *file);
+/* dir/file as a number (cgroup_parse_u64), 0 when missing. */
+uint64_t cgroup_read_u64(const char *dir, const char *file);
 void cgroup_sleep_us(long us);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define F "linux.resources."
 
@@ -37,24 +38,27 @@ dev_num(int64_t v, bool present)
 }
 
 static void
-plan_memory(const oci_memory *m, cgroup_writes_t *w)
+plan_memory(const oci_memory *m, uint64_t cur_limit, cgroup_writes_t *w)
 {
   bool limit = m->limit_present && m->limit != 0;
   bool swap = m->swap_present && m->swap != 0;
+  bool swap_first;
   cgroup_write_t *sw = NULL;
 
-  /* memory.memsw.limit_in_bytes must stay >= memory.limit_in_bytes at every step; in a fresh
-   * cgroup both are "max", so the limit goes first unless swap is being set to unlimited
-   * (runc orders these writes the same way).  Missing memsw file = swap accounting off:
-   * skipped, as runc does. */
-  if (swap && m->swap == -1)
+  /* memory.memsw.limit_in_bytes must stay >= memory.limit_in_bytes at every step.  runc's
+   * setMemoryAndSwap: with both given, memsw goes first when it is unlimited or above the
+   * current limit (raising both), else the limit goes first (lowering both).  In a fresh cgroup
+   * both are "max", so only an unlimited swap goes first.  Missing memsw file = swap accounting
+   * off: skipped, as runc does. */
+  swap_first = swap && (m->swap == -1 || (limit && cur_limit < (uint64_t)m->swap));
+  if (swap_first)
     {
       sw = cgroup_writes_add(w, "memory", F "memory.swap", "memory.memsw.limit_in_bytes", i64(m->swap));
       sw->optional = true;
     }
   if (limit)
     cgroup_writes_add(w, "memory", F "memory.limit", "memory.limit_in_bytes", i64(m->limit));
-  if (swap && m->swap != -1)
+  if (swap && !swap_first)
     {
       sw = cgroup_writes_add(w, "memory", F "memory.swap", "memory.memsw.limit_in_bytes", i64(m->swap));
       sw->optional = true;
@@ -176,8 +180,8 @@ plan_devices(const oci_device_cgroup *d, size_t n, cgroup_writes_t *w, isolazi_e
   return 0;
 }
 
-int
-cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err)
+static int
+plan(const oci_resources *r, bool update, uint64_t cur_limit, cgroup_writes_t *w, isolazi_error_t *err)
 {
   size_t i;
 
@@ -185,18 +189,19 @@ cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err)
     return isolazi_error_take(err, EINVAL,
                               xstrdup("linux.resources.unified: requires cgroup v2 (this host's controllers are on "
                                       "cgroup v1)"));
-  if (r->devices_len > 0 && plan_devices(r->devices, r->devices_len, w, err) < 0)
+  if (!update && r->devices_len > 0 && plan_devices(r->devices, r->devices_len, w, err) < 0)
     return -1;
   if (r->memory != NULL)
     {
       if (r->memory->swappiness_present && r->memory->swappiness > 100)
         return isolazi_error_set(err, EINVAL, F "memory.swappiness: invalid value %" PRIu64 " (want 0 to 100)",
                                  r->memory->swappiness);
-      plan_memory(r->memory, w);
+      plan_memory(r->memory, cur_limit, w);
     }
   if (r->cpu != NULL)
     plan_cpu(r->cpu, w);
-  if (r->pids != NULL && r->pids->limit_present)
+  /* On update, 0 leaves the limit alone as in runc (containerd sends every field). */
+  if (r->pids != NULL && r->pids->limit_present && !(update && r->pids->limit == 0))
     cgroup_writes_add(w, "pids", F "pids.limit", "pids.max", r->pids->limit > 0 ? i64(r->pids->limit) : xstrdup("max"));
   if (r->block_io != NULL)
     plan_blkio(r->block_io, w);
@@ -233,6 +238,18 @@ cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err)
       cgroup_writes_add(w, "rdma", f, "rdma.max", xasprintf("%s%s%s", e->name, h, o));
     }
   return 0;
+}
+
+int
+cgroup_v1_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err)
+{
+  return plan(r, false, UINT64_MAX, w, err);
+}
+
+int
+cgroup_v1_plan_update(const oci_resources *r, uint64_t cur_limit, cgroup_writes_t *w, isolazi_error_t *err)
+{
+  return plan(r, true, cur_limit, w, err);
 }
 
 /* Strip the trailing newline of a value read from a cgroup file. */
@@ -304,6 +321,66 @@ read_state(const char *dir, char **ret, isolazi_error_t *err)
   return 0;
 }
 
+/* FROZEN: write it, then wait while the state reads FREEZING until every task stopped;
+ * bounded (~1 s), re-requesting now and then as runc does, since a freeze can stall on a task
+ * in an uninterruptible sleep.  Returns 1 when frozen, 0 when still freezing. */
+static int
+freeze_wait(const char *dir, isolazi_error_t *err)
+{
+  cleanup_free char *state = NULL;
+  int i;
+
+  if (cgroup_write_str(dir, "freezer.state", "FROZEN", err) < 0)
+    return -1;
+  for (i = 0; i < 2000; i++)
+    {
+      free(state);
+      state = NULL;
+      if (read_state(dir, &state, err) < 0)
+        return -1;
+      if (strcmp(state, "FROZEN") == 0)
+        return 1;
+      if (i % 50 == 49 && cgroup_write_str(dir, "freezer.state", "FROZEN", err) < 0)
+        return -1;
+      cgroup_sleep_us(i < 10 ? 50 : 500);
+    }
+  isolazi_debug("freeze `%s`: still %s", dir, state);
+  return 0;
+}
+
+static int
+v1_freeze(const isolazi_cgroup_t *cg, bool freeze, isolazi_error_t *err)
+{
+  const cgroup_hier_t *fz = cgroup_find_hier(cg, "freezer");
+  int r;
+
+  if (fz == NULL)
+    return isolazi_error_set(err, ENOTSUP, "%s: no `freezer` cgroup v1 hierarchy is mounted",
+                             freeze ? "pause" : "resume");
+  if (!freeze)
+    return cgroup_write_str(fz->dir, "freezer.state", "THAWED", err);
+  r = freeze_wait(fz->dir, err);
+  if (r == 0)
+    {
+      /* Do not leave it half frozen (runc thaws and fails too). */
+      (void)cgroup_write_str(fz->dir, "freezer.state", "THAWED", NULL);
+      return isolazi_error_set(err, EBUSY, "freeze `%s`: not every process stopped within 1 s", fz->dir);
+    }
+  return r < 0 ? -1 : 0;
+}
+
+static bool
+v1_frozen(const isolazi_cgroup_t *cg)
+{
+  const cgroup_hier_t *fz = cgroup_find_hier(cg, "freezer");
+  cleanup_free char *state = NULL;
+
+  if (fz == NULL || read_state(fz->dir, &state, NULL) < 0)
+    return false;
+  /* FREEZING counts: a pause under way (or stuck) is not "running". */
+  return strcmp(state, "THAWED") != 0;
+}
+
 /* Freeze, signal everything in the cgroup, thaw: a process forking meanwhile cannot leave a
  * child behind.  A container already paused stays paused (unless killed: frozen v1 tasks
  * only die once thawed). */
@@ -313,7 +390,7 @@ v1_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
   const cgroup_hier_t *fz = cgroup_find_hier(cg, "freezer");
   cleanup_free char *state = NULL;
   bool was_frozen;
-  int i, r;
+  int r;
 
   if (fz == NULL)
     return cgroup_signal_pids(cg->hiers[0].dir, sig, err);
@@ -322,24 +399,11 @@ v1_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
   was_frozen = strcmp(state, "FROZEN") == 0;
   if (!was_frozen)
     {
-      if (cgroup_write_str(fz->dir, "freezer.state", "FROZEN", err) < 0)
+      r = freeze_wait(fz->dir, err);
+      if (r < 0)
         return -1;
-      /* FREEZING until every task stopped; bounded (~1 s), re-requesting now and then as runc
-       * does, since a freeze can stall on a task in an uninterruptible sleep. */
-      for (i = 0; i < 2000; i++)
-        {
-          free(state);
-          state = NULL;
-          if (read_state(fz->dir, &state, err) < 0)
-            return -1;
-          if (strcmp(state, "FROZEN") == 0)
-            break;
-          if (i % 50 == 49 && cgroup_write_str(fz->dir, "freezer.state", "FROZEN", err) < 0)
-            return -1;
-          cgroup_sleep_us(i < 10 ? 50 : 500);
-        }
-      if (strcmp(state, "FROZEN") != 0)
-        isolazi_debug("freeze `%s`: still %s; signalling anyway", fz->dir, state);
+      if (r == 0)
+        isolazi_debug("signalling `%s` anyway", fz->dir);
     }
   r = cgroup_signal_pids(fz->dir, sig, err);
   if (!was_frozen || sig == SIGKILL)
@@ -352,9 +416,200 @@ v1_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
   return r;
 }
 
+/* ---- stats, in runc's libcontainer/cgroups/stats.go names (omitempty fields are left out
+ * when zero, as Go's encoder does) ---- */
+
+static void
+gen_u64(json_gen *g, const char *key, uint64_t v, bool omitempty)
+{
+  if (omitempty && v == 0)
+    return;
+  json_gen_key(g, key);
+  json_gen_uint64(g, v);
+}
+
+static void
+gen_u64_array(json_gen *g, const char *key, const uint64_t *v, size_t n)
+{
+  size_t i;
+
+  if (n == 0)
+    return;
+  json_gen_key(g, key);
+  json_gen_array_open(g);
+  for (i = 0; i < n; i++)
+    json_gen_uint64(g, v[i]);
+  json_gen_array_close(g);
+}
+
+/* Every "key value" line as a JSON member (memory.stat -> "raw"). */
+static void
+gen_flat(json_gen *g, const char *text)
+{
+  const char *line = text;
+
+  while (line != NULL && *line)
+    {
+      const char *sp = strchr(line, ' ');
+      const char *eol = strchr(line, '\n');
+      uint64_t v;
+      if (sp != NULL && (eol == NULL || sp < eol) && cgroup_parse_u64(sp + 1, &v))
+        {
+          cleanup_free char *k = strndup(line, (size_t)(sp - line));
+          if (k == NULL)
+            abort();
+          json_gen_key(g, k);
+          json_gen_uint64(g, v);
+        }
+      line = eol ? eol + 1 : NULL;
+    }
+}
+
+/* usage/swap/kernel/kernelTCP: {limit, usage, max, failcnt} from <prefix>.{limit_in_bytes,...}. */
+static void
+gen_mem_entry(json_gen *g, const char *key, const char *dir, const char *prefix)
+{
+  cleanup_free char *lim = xasprintf("%s.limit_in_bytes", prefix);
+  cleanup_free char *use = xasprintf("%s.usage_in_bytes", prefix);
+  cleanup_free char *max = xasprintf("%s.max_usage_in_bytes", prefix);
+  cleanup_free char *fail = xasprintf("%s.failcnt", prefix);
+
+  json_gen_key(g, key);
+  json_gen_object_open(g);
+  gen_u64(g, "limit", cgroup_read_u64(dir, lim), false);
+  gen_u64(g, "usage", cgroup_read_u64(dir, use), true);
+  gen_u64(g, "max", cgroup_read_u64(dir, max), true);
+  gen_u64(g, "failcnt", cgroup_read_u64(dir, fail), false);
+  json_gen_object_close(g);
+}
+
+static void
+v1_stats_cpu(const isolazi_cgroup_t *cg, json_gen *g)
+{
+  const cgroup_hier_t *acct = cgroup_find_hier(cg, "cpuacct");
+  const cgroup_hier_t *cpu = cgroup_find_hier(cg, "cpu");
+
+  json_gen_key(g, "cpu");
+  json_gen_object_open(g);
+  json_gen_key(g, "usage");
+  json_gen_object_open(g);
+  if (acct != NULL)
+    {
+      cleanup_free char *percpu = cgroup_read_str(acct->dir, "cpuacct.usage_percpu");
+      cleanup_free char *all = cgroup_read_str(acct->dir, "cpuacct.usage_all");
+      cleanup_free char *stat = cgroup_read_str(acct->dir, "cpuacct.stat");
+      cleanup_free uint64_t *pc = NULL;
+      cleanup_free uint64_t *pu = NULL;
+      cleanup_free uint64_t *ps = NULL;
+      uint64_t user = 0, sys = 0;
+      size_t n = percpu ? cgroup_parse_u64_list(percpu, &pc) : 0;
+      size_t m = all ? cgroup_parse_usage_all(all, &pu, &ps) : 0;
+      long hz = sysconf(_SC_CLK_TCK);
+
+      gen_u64(g, "total", cgroup_read_u64(acct->dir, "cpuacct.usage"), true);
+      gen_u64_array(g, "percpu", pc, n);
+      gen_u64_array(g, "percpu_kernel", ps, m);
+      gen_u64_array(g, "percpu_user", pu, m);
+      /* cpuacct.stat counts USER_HZ ticks; runc reports nanoseconds. */
+      if (stat != NULL && hz > 0)
+        {
+          (void)cgroup_flat_get(stat, "user", &user);
+          (void)cgroup_flat_get(stat, "system", &sys);
+        }
+      gen_u64(g, "kernel", hz > 0 ? sys * (1000000000 / (uint64_t)hz) : 0, false);
+      gen_u64(g, "user", hz > 0 ? user * (1000000000 / (uint64_t)hz) : 0, false);
+    }
+  json_gen_object_close(g);
+  json_gen_key(g, "throttling");
+  json_gen_object_open(g);
+  if (cpu != NULL)
+    {
+      cleanup_free char *stat = cgroup_read_str(cpu->dir, "cpu.stat");
+      uint64_t periods = 0, throttled = 0, time = 0;
+      if (stat != NULL)
+        {
+          (void)cgroup_flat_get(stat, "nr_periods", &periods);
+          (void)cgroup_flat_get(stat, "nr_throttled", &throttled);
+          (void)cgroup_flat_get(stat, "throttled_time", &time);
+        }
+      gen_u64(g, "periods", periods, true);
+      gen_u64(g, "throttledPeriods", throttled, true);
+      gen_u64(g, "throttledTime", time, true);
+    }
+  json_gen_object_close(g);
+  json_gen_object_close(g);
+}
+
+static void
+v1_stats_memory(const isolazi_cgroup_t *cg, json_gen *g)
+{
+  const cgroup_hier_t *mem = cgroup_find_hier(cg, "memory");
+
+  json_gen_key(g, "memory");
+  json_gen_object_open(g);
+  if (mem != NULL)
+    {
+      cleanup_free char *stat = cgroup_read_str(mem->dir, "memory.stat");
+      uint64_t cache = 0;
+      if (stat != NULL)
+        (void)cgroup_flat_get(stat, "cache", &cache);
+      gen_u64(g, "cache", cache, true);
+      gen_mem_entry(g, "usage", mem->dir, "memory");
+      gen_mem_entry(g, "swap", mem->dir, "memory.memsw");
+      gen_mem_entry(g, "kernel", mem->dir, "memory.kmem");
+      gen_mem_entry(g, "kernelTCP", mem->dir, "memory.kmem.tcp");
+      if (stat != NULL)
+        {
+          json_gen_key(g, "raw");
+          json_gen_object_open(g);
+          gen_flat(g, stat);
+          json_gen_object_close(g);
+        }
+    }
+  json_gen_object_close(g);
+}
+
+static int
+v1_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err)
+{
+  const cgroup_hier_t *pids = cgroup_find_hier(cg, "pids");
+
+  (void)err;
+  json_gen_object_open(g);
+  v1_stats_cpu(cg, g);
+  v1_stats_memory(cg, g);
+  json_gen_key(g, "pids");
+  json_gen_object_open(g);
+  if (pids != NULL)
+    {
+      uint64_t limit = cgroup_read_u64(pids->dir, "pids.max");
+      gen_u64(g, "current", cgroup_read_u64(pids->dir, "pids.current"), true);
+      gen_u64(g, "limit", limit == UINT64_MAX ? 0 : limit, true);
+    }
+  json_gen_object_close(g);
+  json_gen_key(g, "blkio");
+  json_gen_object_open(g);
+  json_gen_object_close(g);
+  /* hugetlb: one entry per page size; on hybrid hosts the controller may only exist in the
+   * cgroup2 tree, where it is not enabled for us: then the map is empty, as with runc. */
+  json_gen_key(g, "hugetlb");
+  json_gen_object_open(g);
+  json_gen_object_close(g);
+  json_gen_key(g, "intel_rdt");
+  json_gen_object_open(g);
+  json_gen_object_close(g);
+  json_gen_key(g, "network_interfaces");
+  json_gen_null(g);
+  json_gen_object_close(g);
+  return 0;
+}
+
 const cgroup_driver_t cgroup_driver_v1 = {
   .name = "v1",
   .plan = cgroup_v1_plan,
   .prepare = v1_prepare,
   .kill = v1_kill,
+  .freeze = v1_freeze,
+  .frozen = v1_frozen,
+  .stats = v1_stats,
 };

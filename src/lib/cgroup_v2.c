@@ -356,9 +356,194 @@ v2_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
   return r;
 }
 
+static int
+v2_freeze(const isolazi_cgroup_t *cg, bool freeze, isolazi_error_t *err)
+{
+  const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+  bool frozen = false;
+  int i;
+
+  if (h == NULL)
+    return isolazi_error_set(err, ENOENT, "%s: no cgroup2 directory", freeze ? "pause" : "resume");
+  if (cgroup_write_str(h->dir, "cgroup.freeze", freeze ? "1" : "0", err) < 0)
+    return isolazi_error_wrap(err, "%s", freeze ? "pause" : "resume");
+  if (!freeze)
+    return 0;
+  /* cgroup.freeze is the request; "frozen 1" in cgroup.events says every task stopped. */
+  for (i = 0; i < 2000 && !frozen; i++)
+    {
+      if (read_events_frozen(h->dir, &frozen, err) < 0)
+        return -1;
+      if (!frozen)
+        cgroup_sleep_us(i < 10 ? 50 : 500);
+    }
+  if (!frozen)
+    {
+      (void)cgroup_write_str(h->dir, "cgroup.freeze", "0", NULL);
+      return isolazi_error_set(err, EBUSY, "freeze `%s`: not every process stopped within 1 s", h->dir);
+    }
+  return 0;
+}
+
+static bool
+v2_frozen(const isolazi_cgroup_t *cg)
+{
+  const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+  cleanup_free char *v = NULL;
+
+  /* The request, as runc reads it: one byte, cheaper than parsing cgroup.events. */
+  if (h == NULL || (v = cgroup_read_str(h->dir, "cgroup.freeze")) == NULL)
+    return false;
+  return v[0] == '1';
+}
+
+/* ---- stats (runc's libcontainer/cgroups/fs2 mapping onto the v1-shaped names) ---- */
+
+static void
+gen_u64(json_gen *g, const char *key, uint64_t v, bool omitempty)
+{
+  if (omitempty && v == 0)
+    return;
+  json_gen_key(g, key);
+  json_gen_uint64(g, v);
+}
+
+static void
+gen_flat(json_gen *g, const char *text)
+{
+  const char *line = text;
+
+  while (line != NULL && *line)
+    {
+      const char *sp = strchr(line, ' ');
+      const char *eol = strchr(line, '\n');
+      uint64_t v;
+      if (sp != NULL && (eol == NULL || sp < eol) && cgroup_parse_u64(sp + 1, &v))
+        {
+          cleanup_free char *k = strndup(line, (size_t)(sp - line));
+          if (k == NULL)
+            abort();
+          json_gen_key(g, k);
+          json_gen_uint64(g, v);
+        }
+      line = eol ? eol + 1 : NULL;
+    }
+}
+
+static void
+gen_entry(json_gen *g, const char *key, uint64_t limit, uint64_t usage, uint64_t max, uint64_t failcnt)
+{
+  json_gen_key(g, key);
+  json_gen_object_open(g);
+  gen_u64(g, "limit", limit, false);
+  gen_u64(g, "usage", usage, true);
+  gen_u64(g, "max", max, true);
+  gen_u64(g, "failcnt", failcnt, false);
+  json_gen_object_close(g);
+}
+
+static int
+v2_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err)
+{
+  const cgroup_hier_t *h = cgroup_find_hier(cg, "");
+  cleanup_free char *cpu = NULL;
+  cleanup_free char *mem = NULL;
+  cleanup_free char *events = NULL;
+  uint64_t v = 0, limit, usage, swap_limit, swap_usage, pids_max;
+
+  if (h == NULL)
+    return isolazi_error_set(err, ENOENT, "read cgroup statistics: no cgroup2 directory");
+  cpu = cgroup_read_str(h->dir, "cpu.stat");
+  mem = cgroup_read_str(h->dir, "memory.stat");
+  events = cgroup_read_str(h->dir, "memory.events");
+  json_gen_object_open(g);
+
+  json_gen_key(g, "cpu");
+  json_gen_object_open(g);
+  json_gen_key(g, "usage");
+  json_gen_object_open(g);
+  /* cpu.stat counts microseconds; runc reports nanoseconds. */
+  if (cpu != NULL && cgroup_flat_get(cpu, "usage_usec", &v))
+    gen_u64(g, "total", v * 1000, true);
+  v = 0;
+  if (cpu != NULL)
+    (void)cgroup_flat_get(cpu, "system_usec", &v);
+  gen_u64(g, "kernel", v * 1000, false);
+  v = 0;
+  if (cpu != NULL)
+    (void)cgroup_flat_get(cpu, "user_usec", &v);
+  gen_u64(g, "user", v * 1000, false);
+  json_gen_object_close(g);
+  json_gen_key(g, "throttling");
+  json_gen_object_open(g);
+  if (cpu != NULL)
+    {
+      v = 0;
+      (void)cgroup_flat_get(cpu, "nr_periods", &v);
+      gen_u64(g, "periods", v, true);
+      v = 0;
+      (void)cgroup_flat_get(cpu, "nr_throttled", &v);
+      gen_u64(g, "throttledPeriods", v, true);
+      v = 0;
+      (void)cgroup_flat_get(cpu, "throttled_usec", &v);
+      gen_u64(g, "throttledTime", v * 1000, true);
+    }
+  json_gen_object_close(g);
+  json_gen_object_close(g);
+
+  json_gen_key(g, "memory");
+  json_gen_object_open(g);
+  v = 0;
+  if (mem != NULL)
+    (void)cgroup_flat_get(mem, "file", &v);
+  gen_u64(g, "cache", v, true);
+  usage = cgroup_read_u64(h->dir, "memory.current");
+  limit = cgroup_read_u64(h->dir, "memory.max");
+  v = 0;
+  if (events != NULL)
+    (void)cgroup_flat_get(events, "max", &v);
+  gen_entry(g, "usage", limit, usage, cgroup_read_u64(h->dir, "memory.peak"), v);
+  /* v1's memsw is memory+swap; runc 1.1 reports the v2 values the same way. */
+  swap_usage = cgroup_read_u64(h->dir, "memory.swap.current");
+  swap_limit = cgroup_read_u64(h->dir, "memory.swap.max");
+  gen_entry(g, "swap", swap_limit == UINT64_MAX || limit == UINT64_MAX ? UINT64_MAX : swap_limit + limit,
+            swap_usage + usage, 0, 0);
+  if (mem != NULL)
+    {
+      json_gen_key(g, "raw");
+      json_gen_object_open(g);
+      gen_flat(g, mem);
+      json_gen_object_close(g);
+    }
+  json_gen_object_close(g);
+
+  json_gen_key(g, "pids");
+  json_gen_object_open(g);
+  gen_u64(g, "current", cgroup_read_u64(h->dir, "pids.current"), true);
+  pids_max = cgroup_read_u64(h->dir, "pids.max");
+  gen_u64(g, "limit", pids_max == UINT64_MAX ? 0 : pids_max, true);
+  json_gen_object_close(g);
+  json_gen_key(g, "blkio");
+  json_gen_object_open(g);
+  json_gen_object_close(g);
+  json_gen_key(g, "hugetlb");
+  json_gen_object_open(g);
+  json_gen_object_close(g);
+  json_gen_key(g, "intel_rdt");
+  json_gen_object_open(g);
+  json_gen_object_close(g);
+  json_gen_key(g, "network_interfaces");
+  json_gen_null(g);
+  json_gen_object_close(g);
+  return 0;
+}
+
 const cgroup_driver_t cgroup_driver_v2 = {
   .name = "v2",
   .plan = cgroup_v2_plan,
   .prepare = v2_prepare,
   .kill = v2_kill,
+  .freeze = v2_freeze,
+  .frozen = v2_frozen,
+  .stats = v2_stats,
 };

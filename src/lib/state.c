@@ -256,6 +256,10 @@ isolazi_state_status(const isolazi_state_t *s, int dirfd)
 
   if (s->pid <= 0 || isolazi_process_start_time(s->pid) != s->pid_start)
     return "stopped";
+  /* A frozen cgroup wins over created/running, as in runc (one small read of freezer.state or
+   * cgroup.freeze). */
+  if (s->cgroup != NULL && isolazi_cgroup_is_frozen(s->cgroup))
+    return "paused";
   if (fstatat(dirfd, ISOLAZI_START_SOCKET, &st, AT_SYMLINK_NOFOLLOW) == 0)
     return "created";
   return "running";

@@ -400,6 +400,103 @@ test_json(void)
   cgroup_host_clear(&h);
 }
 
+/* update: devices untouched, memsw first when raising above the current limit, pids 0 kept. */
+static void
+test_plan_update(void)
+{
+  oci_resources r = { 0 };
+  oci_memory mem = { 0 };
+  oci_pids pids = { 0 };
+  oci_device_cgroup dev = { 0 };
+  cgroup_writes_t w = { NULL, 0, 0 };
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+
+  mem.limit = 268435456;
+  mem.limit_present = true;
+  mem.swap = 536870912;
+  mem.swap_present = true;
+  r.memory = &mem;
+  r.devices = &dev;
+  r.devices_len = 1;
+  {
+    cleanup_free char *s = NULL;
+    tap_ok(cgroup_v1_plan_update(&r, 33554432, &w, &err) == 0, "v1 update plan (raise)");
+    s = render(&w);
+    tap_streq(s, "memory.memsw.limit_in_bytes=536870912;memory.limit_in_bytes=268435456",
+              "update: memsw first when above the current limit; no device writes");
+    cgroup_writes_clear(&w);
+  }
+  {
+    cleanup_free char *s = NULL;
+    tap_ok(cgroup_v1_plan_update(&r, 1073741824, &w, &err) == 0, "v1 update plan (lower)");
+    s = render(&w);
+    tap_streq(s, "memory.limit_in_bytes=268435456;memory.memsw.limit_in_bytes=536870912",
+              "update: limit first when lowering");
+    cgroup_writes_clear(&w);
+  }
+  r.memory = NULL;
+  pids.limit_present = true;
+  r.pids = &pids;
+  {
+    cleanup_free char *s = NULL;
+    tap_ok(cgroup_v1_plan_update(&r, UINT64_MAX, &w, &err) == 0, "v1 update plan (pids 0)");
+    s = render(&w);
+    tap_streq(s, "", "update: pids.limit 0 leaves pids.max alone (runc)");
+    cgroup_writes_clear(&w);
+  }
+  {
+    cleanup_free char *s = NULL;
+    tap_ok(cgroup_v1_plan(&r, &w, &err) == 0, "v1 create plan (pids 0)");
+    s = render(&w);
+    tap_streq(s, "devices.deny=a;devices.deny=a *:* rwm;pids.max=max", "create still writes devices and pids");
+    cgroup_writes_clear(&w);
+  }
+  isolazi_error_release(&err);
+}
+
+static void
+test_merge(void)
+{
+  char *err = NULL;
+  cleanup_free char *m = cgroup_resources_merge_json(
+      "{\"memory\":{\"limit\":1,\"swap\":2},\"cpu\":{\"quota\":5,\"period\":100,\"cpus\":\"0-1\"},"
+      "\"devices\":[{\"allow\":false}]}",
+      "{\"memory\":{\"limit\":3},\"cpu\":{\"period\":200},\"pids\":{\"limit\":9},\"devices\":[]}", &err);
+  cleanup_free char *first = cgroup_resources_merge_json(NULL, "{\"pids\":{\"limit\":18446744073709551615}}", &err);
+  cleanup_free char *bad = cgroup_resources_merge_json("{}", "{\"memory\":", &err);
+
+  tap_streq(m,
+            "{\"memory\":{\"limit\":3,\"swap\":2},\"cpu\":{\"quota\":5,\"period\":200,\"cpus\":\"0-1\"},"
+            "\"devices\":[],\"pids\":{\"limit\":9}}",
+            "merge: objects key by key, scalars and arrays replaced, new keys appended");
+  tap_streq(first, "{\"pids\":{\"limit\":18446744073709551615}}", "merge with nothing kept; big numbers survive");
+  tap_ok(bad == NULL && err != NULL, "merge: a syntax error is reported");
+  free(err);
+}
+
+static void
+test_parse_files(void)
+{
+  uint64_t v = 0, *l = NULL, *u = NULL, *sy = NULL;
+  size_t n;
+
+  tap_ok(cgroup_parse_u64("123\n", &v) && v == 123, "parse_u64 123");
+  tap_ok(cgroup_parse_u64("max\n", &v) && v == UINT64_MAX, "parse_u64 max");
+  tap_ok(!cgroup_parse_u64("-1", &v) && !cgroup_parse_u64("", &v) && !cgroup_parse_u64("12x", &v),
+         "parse_u64 refuses -1, empty, 12x");
+  tap_ok(cgroup_flat_get("cache 5\nrss 7\ntotal_rss 9\n", "rss", &v) && v == 7, "flat_get rss (not total_rss)");
+  tap_ok(!cgroup_flat_get("cache 5\n", "rss", &v), "flat_get: absent key");
+  tap_ok(cgroup_flat_get("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n", "oom_kill", &v) && v == 2,
+         "flat_get oom_kill of memory.events");
+  n = cgroup_parse_u64_list("10 20 30 \n", &l);
+  tap_ok(n == 3 && l[0] == 10 && l[2] == 30, "usage_percpu: 3 values");
+  free(l);
+  n = cgroup_parse_usage_all("cpu user system\n0 100 200\n1 300 400\n", &u, &sy);
+  tap_ok(n == 2 && u[0] == 100 && sy[0] == 200 && u[1] == 300 && sy[1] == 400, "usage_all: per-cpu user/system");
+  free(u);
+  free(sy);
+}
+
 int
 main(void)
 {
@@ -410,5 +507,8 @@ main(void)
   test_conversions();
   test_plans();
   test_json();
+  test_plan_update();
+  test_merge();
+  test_parse_files();
   return tap_done();
 }
