@@ -743,7 +743,13 @@ isolazi_container_kill(const isolazi_global_t *g, const char *id, int sig, bool 
   else if (strcmp(c.status, "stopped") == 0)
     r = isolazi_error_set(err, 0, "container not running");
   else
-    r = signal_init(c.state, sig, err);
+    {
+      r = signal_init(c.state, sig, err);
+      /* runc: a signal to a paused container waits for resume (frozen v1 tasks act on nothing),
+       * except SIGKILL, for which the cgroup is thawed so that it takes effect now. */
+      if (r == 0 && sig == SIGKILL && strcmp(c.status, "paused") == 0)
+        (void)isolazi_cgroup_freeze(c.state->cgroup, false, NULL);
+    }
   container_opened_release(&c);
   return r;
 }
@@ -758,6 +764,9 @@ destroy(opened_t *c, isolazi_error_t *err)
   if (pidfd >= 0)
     {
       (void)container_pidfd_signal(pidfd, SIGKILL);
+      /* delete --force of a paused container: thaw, or a frozen v1 init never dies. */
+      if (c->state->cgroup != NULL && strcmp(c->status, "paused") == 0)
+        (void)isolazi_cgroup_freeze(c->state->cgroup, false, NULL);
       if (!container_pidfd_wait_exit(pidfd, 5000))
         isolazi_warning("container init (pid %d) did not exit after SIGKILL", (int)c->state->pid);
       close(pidfd);
