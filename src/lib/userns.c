@@ -340,12 +340,18 @@ isolazi_userns_write_maps(pid_t pid, const oci_linux *l, isolazi_error_t *err)
   return write_one(pid, false, l->gid_mappings, l->gid_mappings_len, err);
 }
 
-int
-isolazi_userns_become_root(isolazi_error_t *err)
+bool
+isolazi_userns_setgroups_denied(void)
 {
   cleanup_free char *sg = NULL;
 
-  if (isolazi_read_file("/proc/self/setgroups", &sg, NULL, NULL) < 0 || strncmp(sg, "deny", 4) != 0)
+  return isolazi_read_file("/proc/self/setgroups", &sg, NULL, NULL) == 0 && strncmp(sg, "deny", 4) == 0;
+}
+
+int
+isolazi_userns_become_root(isolazi_error_t *err)
+{
+  if (!isolazi_userns_setgroups_denied())
     {
       if (setgroups(0, NULL) < 0)
         return isolazi_error_errno(err, "drop supplementary groups in the user namespace");

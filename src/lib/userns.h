@@ -68,6 +68,9 @@ int isolazi_userns_write_maps(pid_t pid, const oci_linux *l, isolazi_error_t *er
  * groups are dropped unless /proc/self/setgroups says "deny". */
 int isolazi_userns_become_root(isolazi_error_t *err);
 
+/* /proc/self/setgroups says "deny". */
+bool isolazi_userns_setgroups_denied(void);
+
 /* A user namespace fd carrying these mappings: a short-lived child unshares it, the maps are
  * written, /proc/CHILD/ns/user is opened, the child is reaped. */
 int isolazi_userns_open_mapped(const oci_id_mapping *uids, size_t n_uids, const oci_id_mapping *gids, size_t n_gids,
