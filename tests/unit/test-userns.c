@@ -8,6 +8,7 @@
 #include "utils.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,9 +256,41 @@ test_mount_is_idmapped(void)
   tap_ok(isolazi_userns_mount_is_idmapped(&m, NULL), "mount uidMappings make it idmapped");
 }
 
+static void
+test_ns_flags(void)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  oci_namespace new_ns[] = { { "mount", NULL }, { "pid", NULL }, { "uts", NULL }, { "user", NULL }, { "cgroup", NULL } };
+  oci_namespace joined[]
+      = { { "mount", NULL }, { "pid", "/proc/1/ns/pid" }, { "uts", NULL }, { "user", "/proc/1/ns/user" } };
+  oci_namespace joined_newpid[] = { { "mount", NULL }, { "pid", NULL }, { "user", "/proc/1/ns/user" } };
+  oci_linux l;
+  isolazi_ns_plan_t plan;
+
+  memset(&l, 0, sizeof l);
+  l.namespaces = new_ns;
+  l.namespaces_len = 5;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0, "plan with a new user namespace");
+  tap_ok(isolazi_ns_clone_flags(&plan) == (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWUSER),
+         "new user namespace: clone3 creates it with the others (cgroup left to the init)");
+  tap_ok(isolazi_ns_unshare_flags(&plan) == 0, "new user namespace: nothing for the init to unshare");
+  l.namespaces = joined;
+  l.namespaces_len = 4;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0, "plan with a joined user namespace");
+  tap_ok(isolazi_ns_clone_flags(&plan) == 0, "joined user namespace: clone3 creates nothing but a pid namespace");
+  tap_ok(isolazi_ns_unshare_flags(&plan) == (CLONE_NEWNS | CLONE_NEWUTS),
+         "joined user namespace: the init unshares mount and uts after setns");
+  l.namespaces = joined_newpid;
+  l.namespaces_len = 3;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0, "plan with a joined user and a new pid namespace");
+  tap_ok(isolazi_ns_clone_flags(&plan) == CLONE_NEWPID, "the pid namespace can only come from clone3");
+  isolazi_error_release(&err);
+}
+
 int
 main(void)
 {
+  test_ns_flags();
   test_mappings_check();
   test_map_text();
   test_method_and_setgroups();
