@@ -15,8 +15,12 @@ load helpers
 	for d in $(cgroup_dirs "$CID"); do
 		grep -qx "$pid" "$d/cgroup.procs"
 	done
-	[ -d "/sys/fs/cgroup/pids/$CGROUP_PARENT/$CID" ]
-	[ -d "/sys/fs/cgroup/memory/$CGROUP_PARENT/$CID" ]
+	if cgroup_v2; then
+		[ "$(cgroup_dirs "$CID")" = "/sys/fs/cgroup/$CGROUP_PARENT/$CID" ]
+	else
+		[ -d "/sys/fs/cgroup/pids/$CGROUP_PARENT/$CID" ]
+		[ -d "/sys/fs/cgroup/memory/$CGROUP_PARENT/$CID" ]
+	fi
 }
 
 @test "the cgroup is removed on delete" {
@@ -31,7 +35,11 @@ load helpers
 	update_config 'del(.linux.cgroupsPath)'
 	set_args payload cgroup
 	run -0 runtime run --bundle "$BUNDLE" "$CID"
-	assert_contains "pids:/"
+	if cgroup_v2; then
+		assert_contains "0::/"
+	else
+		assert_contains "pids:/"
+	fi
 }
 
 @test "resources: pids, memory, cpu" {
@@ -48,8 +56,22 @@ load helpers
 	[ "$(cat "/sys/fs/cgroup/cpu/$d/cpu.cfs_quota_us")" = 50000 ]
 }
 
+@test "resources on cgroup v2: pids, memory, cpu" {
+	requires cgroup_v2
+	update_config '.linux.resources.pids = {"limit": 123}
+		| .linux.resources.memory = {"limit": 67108864}
+		| .linux.resources.cpu = {"shares": 512, "quota": 50000, "period": 100000}'
+	set_args sleep 100
+	create_container
+	d="/sys/fs/cgroup/$CGROUP_PARENT/$CID"
+	[ "$(cat "$d/pids.max")" = 123 ]
+	[ "$(cat "$d/memory.max")" = 67108864 ]
+	# runc's conversion of shares to weight: 1 + (512 - 2) * 9999 / 262142
+	[ "$(cat "$d/cpu.weight")" = 20 ]
+	[ "$(cat "$d/cpu.max")" = "50000 100000" ]
+}
+
 @test "pids.limit is enforced" {
-	requires cgroup_v1
 	update_config '.linux.resources.pids = {"limit": 5}'
 	set_args sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 100 & done; echo all-forked'
 	run runtime run --bundle "$BUNDLE" "$CID"

@@ -75,7 +75,12 @@ make_template() {
 }
 
 # ---- guards ------------------------------------------------------------------------------
-# requires root|runc|isolazi|cgroup_v1|hybrid|perf|...: skip the test with a reason.
+# cgroup_v2: true on a pure v2 host, where /sys/fs/cgroup is the cgroup2 mount itself.
+cgroup_v2() {
+	[ -f /sys/fs/cgroup/cgroup.controllers ]
+}
+
+# requires root|runc|isolazi|cgroup_v1|cgroup_v2|hybrid|perf|...: skip the test with a reason.
 requires() {
 	local req
 	for req in "$@"; do
@@ -85,6 +90,7 @@ requires() {
 		isolazi) [ "$RUNTIME_NAME" = isolazi ] || skip "requires isolazi (runtime is $RUNTIME_NAME)" ;;
 		cgroup_v1) [ -d /sys/fs/cgroup/pids ] || skip "requires cgroup v1 controllers" ;;
 		hybrid) [ -d /sys/fs/cgroup/unified ] || skip "requires hybrid cgroups" ;;
+		cgroup_v2) cgroup_v2 || skip "requires pure cgroup v2 (cgroup2 at /sys/fs/cgroup)" ;;
 		cgroupns) [ -e /proc/self/ns/cgroup ] || skip "requires cgroup namespaces" ;;
 		*) skip "unknown requirement: $req" ;;
 		esac
@@ -262,6 +268,10 @@ assert_error() {
 cgroup_dirs() {
 	local id="$1"
 	compgen -G "/sys/fs/cgroup/*/$CGROUP_PARENT/$id" || true
+	# pure v2: the only hierarchy is /sys/fs/cgroup itself
+	if cgroup_v2 && [ -d "/sys/fs/cgroup/$CGROUP_PARENT/$id" ]; then
+		echo "/sys/fs/cgroup/$CGROUP_PARENT/$id"
+	fi
 }
 
 # Processes whose cgroup says they belong to this test.
