@@ -78,6 +78,13 @@ wait_logs() {
 	assert_status 0
 }
 
+@test "podman: the default seccomp profile is applied" {
+	# containers-common's profile names syscalls newer than libseccomp may know (futex_waitv).
+	run pm_run --rm "$IMAGE" grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status
+	assert_status 0
+	assert_contains $'Seccomp:\t2'
+}
+
 @test "podman: run -d, wait, logs" {
 	run pm_run -d --name logs "$IMAGE" sh -c 'echo line-one; echo line-two >&2; exit 4'
 	assert_status 0
@@ -267,10 +274,12 @@ wait_logs() {
 @test "podman: --cgroups=disabled (runtime_supports_nocgroups)" {
 	isolazi_only "podman refuses --cgroups=disabled with runc"
 	# podman passes crun's global flag `--cgroup-manager disabled` to the runtime.
-	run pm run --rm --cgroups=disabled "$IMAGE" cat /proc/self/cgroup
+	run pm run --rm --cgroups=disabled --cidfile "$BATS_TEST_TMPDIR/cid" "$IMAGE" cat /proc/self/cgroup
 	assert_status 0
 	[[ "$output" != *libpod-* ]]
 	assert_contains "memory:"
+	# no cgroup was made for the container, under any name
+	[ -z "$(cgroups_named "$(cat "$BATS_TEST_TMPDIR/cid")")" ]
 }
 
 @test "podman: --user 1000:1000" {
