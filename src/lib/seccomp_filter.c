@@ -390,7 +390,9 @@ isolazi_seccomp_plan_build(const oci_seccomp *s, isolazi_seccomp_plan_t *ret, is
         int nr = seccomp_syscall_resolve_name(name);
         if (nr == __NR_SCMP_ERROR || profile_names(s, name))
           continue;
-        if (nr > max_nr || strcmp(name, "clone3") == 0)
+        /* Nothing to add when the default action already is ENOSYS (podman's profiles use
+           defaultErrnoRet 38): libseccomp refuses a rule equal to the default with EACCES. */
+        if ((nr > max_nr || strcmp(name, "clone3") == 0) && p.default_action != SCMP_ACT_ERRNO(ENOSYS))
           add_rule(&p, name, nr, SCMP_ACT_ERRNO(ENOSYS));
       }
   *ret = p;
