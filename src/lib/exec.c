@@ -630,7 +630,7 @@ isolazi_container_exec(const isolazi_global_t *g, const isolazi_exec_options_t *
             ;
           goto out;
         }
-      r = isolazi_terminal_relay(master, s.pid, s.pidfd, ret_status, err);
+      r = isolazi_terminal_relay(steal_fd(&master), s.pid, s.pidfd, ret_status, err);
     }
   else
     r = container_wait_forwarding(s.pid, s.pidfd, ret_status, err);

@@ -170,7 +170,10 @@ isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolaz
 
   /* Non-blocking master: a process that stops reading its input must not stall its output. */
   if (fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0)
-    return isolazi_error_errno(err, "make the pty master non-blocking");
+    {
+      close(master);
+      return isolazi_error_errno(err, "make the pty master non-blocking");
+    }
   sigfillset(&all);
   sigdelset(&all, SIGKILL);
   sigdelset(&all, SIGSTOP);
@@ -183,6 +186,7 @@ isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolaz
   if (sfd < 0)
     {
       sigprocmask(SIG_SETMASK, &old, NULL);
+      close(master);
       return isolazi_error_errno(err, "signalfd");
     }
   if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0)
@@ -229,9 +233,19 @@ isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolaz
               pending_off = 0;
             }
           else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-            stdin_open = false;
+            {
+              stdin_open = false;
+              /* Our terminal hung up: hang up the container's too (closing the master sends
+                 SIGHUP to its session, as a terminal going away does). */
+              if (raw && master >= 0)
+                {
+                  close(master);
+                  master = -1;
+                  master_open = false;
+                }
+            }
         }
-      if (pending_len > 0 && master_open)
+      if (pending_len > 0 && master >= 0)
         {
           ssize_t w = write(master, pending + pending_off, pending_len);
           if (w > 0)
@@ -254,6 +268,8 @@ isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolaz
     }
   if (raw)
     (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  if (master >= 0)
+    close(master);
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
       {

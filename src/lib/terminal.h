@@ -20,7 +20,8 @@ int isolazi_terminal_recv_master(int sock, isolazi_error_t *err);
  * terminal in raw mode, copy stdin to the master and the master to stdout, keep the pty's size
  * that of our terminal (at once and on SIGWINCH), forward other signals to the process behind
  * pidfd, and when it exits restore the terminal, reap it (it must be our child) and store its
- * status as a shell would (code, or 128+signal). */
+ * status as a shell would (code, or 128+signal).  Takes ownership of master (closed on return;
+ * early, when our own terminal hangs up, which hangs up the container's). */
 int isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolazi_error_t *err);
 
 #endif
