@@ -988,6 +988,11 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
           isolazi_error_errno(err, "open cgroup `%s`", h->dir);
           goto fail;
         }
+      /* On pure v2 the device rules are an eBPF program; on hybrid the v1 devices controller
+         enforces them, as with runc. */
+      if (mode == ISOLAZI_CGROUP_V2 && cfg->resources != NULL && cfg->resources->devices_len > 0
+          && cgroup_v2_devices_attach(cg->v2_fd, cfg->resources->devices, cfg->resources->devices_len, err) < 0)
+        goto fail;
     }
   isolazi_debug("cgroup %s created (%s)", cg->path, isolazi_cgroup_mode_name(mode));
   *ret = steal_pointer(&cg);

@@ -121,6 +121,13 @@ size_t cgroup_parse_u64_list(const char *text, uint64_t **ret);
 /* cpuacct.usage_all ("cpu user system" rows after a header): per-cpu user and system ns. */
 size_t cgroup_parse_usage_all(const char *text, uint64_t **ret_user, uint64_t **ret_sys);
 
+/* cgroup v2 device rules as an eBPF program (cgroup_v2_devices.c): the instructions (pure), and
+ * loading + attaching them to a cgroup2 directory. */
+struct bpf_insn;
+int cgroup_v2_devices_program(const oci_device_cgroup *rules, size_t n, struct bpf_insn **ret, size_t *ret_len,
+                              isolazi_error_t *err);
+int cgroup_v2_devices_attach(int cgroup_fd, const oci_device_cgroup *rules, size_t n, isolazi_error_t *err);
+
 /* ---- doing ---- */
 
 /* Per-driver operations.  Hybrid uses the v1 driver for resources, v1 dirs and the freezer,

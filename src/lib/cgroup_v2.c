@@ -190,8 +190,7 @@ cgroup_v2_plan(const oci_resources *r, cgroup_writes_t *w, isolazi_error_t *err)
 {
   size_t i;
 
-  if (r->devices_len > 0)
-    isolazi_debug("device cgroup rules are not enforced on cgroup v2 yet");
+  /* r->devices: an eBPF program, attached by isolazi_cgroup_create (cgroup_v2_devices.c). */
   if (r->pids != NULL && r->pids->limit_present)
     cgroup_writes_add(w, "pids", F "pids.limit", "pids.max",
                       r->pids->limit > 0 ? xasprintf("%" PRId64, r->pids->limit) : xstrdup("max"));
