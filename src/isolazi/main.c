@@ -19,12 +19,19 @@ static int cli_help(cli_context_t *ctx, int argc, char **argv);
 static const cli_command_t commands[] = {
   { "create", "create a container", cli_create },
   { "delete", "delete a container and the resources it holds", cli_delete },
+  { "events", "print a container's resource statistics and OOM events", cli_events },
+  { "exec", "run a new process inside a running container", cli_exec },
+  { "features", "print the features of this build as JSON", cli_features },
   { "kill", "send a signal (default: SIGTERM) to the container's init process", cli_kill },
   { "list", "list the containers under the state root", cli_list },
+  { "pause", "suspend every process in a container", cli_pause },
+  { "ps", "list the processes of a container", cli_ps },
+  { "resume", "resume the processes of a paused container", cli_resume },
   { "run", "create and start a container, and wait for it unless detached", cli_run },
   { "spec", "write a starter config.json into a bundle", cli_spec },
   { "start", "start the user process of a created container", cli_start },
   { "state", "print the state of a container as JSON", cli_state },
+  { "update", "change the resource limits of a container", cli_update },
   { "help", "show the list of commands, or the help of one command", cli_help },
 };
 
@@ -58,6 +65,8 @@ print_usage(void)
          "  --debug                 also log debug records\n"
          "  --systemd-cgroup        treat cgroupsPath as \"slice:prefix:name\" for systemd\n"
          "  --rootless VALUE        `auto`, `true` or `false` (accepted for runc compatibility)\n"
+         "  --cgroup-manager MGR    `cgroupfs` (default), `systemd` (= --systemd-cgroup) or `disabled`:\n"
+         "                          containers get no cgroup (podman --cgroups=disabled)\n"
          "  --criu PATH             accepted for runc compatibility, ignored\n"
          "  -h, --help              show this help\n"
          "  -v, --version           print the version\n"
@@ -112,6 +121,7 @@ enum
   OPT_SYSTEMD_CGROUP,
   OPT_ROOTLESS,
   OPT_CRIU,
+  OPT_CGROUP_MANAGER,
 };
 
 static const struct option global_longopts[] = {
@@ -122,6 +132,7 @@ static const struct option global_longopts[] = {
   { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
   { "rootless", required_argument, NULL, OPT_ROOTLESS },
   { "criu", required_argument, NULL, OPT_CRIU },
+  { "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, 'v' },
   { NULL, 0, NULL, 0 },
@@ -165,7 +176,8 @@ prescan_log_flags(int argc, char **argv, const char **log_path, const char **log
       else if (strcmp(argv[i], "--debug") == 0)
         *debug = true;
       else if (flag_value(argc, argv, &i, "--root") != NULL || flag_value(argc, argv, &i, "--rootless") != NULL
-               || flag_value(argc, argv, &i, "--criu") != NULL)
+               || flag_value(argc, argv, &i, "--criu") != NULL
+               || flag_value(argc, argv, &i, "--cgroup-manager") != NULL)
         continue;
     }
 }
@@ -217,6 +229,18 @@ main(int argc, char **argv)
           break; /* taken by prescan_log_flags */
         case OPT_SYSTEMD_CGROUP:
           ctx.global.systemd_cgroup = true;
+          break;
+        case OPT_CGROUP_MANAGER:
+          /* crun's flag; podman passes `disabled` for --cgroups=disabled. */
+          if (strcmp(optarg, "disabled") == 0)
+            ctx.global.no_cgroups = true;
+          else if (strcmp(optarg, "systemd") == 0)
+            ctx.global.systemd_cgroup = true;
+          else if (strcmp(optarg, "cgroupfs") != 0)
+            return cli_usage_error(NULL,
+                                   "invalid value `%s` for `--cgroup-manager`: expected `cgroupfs`, `systemd` or "
+                                   "`disabled`",
+                                   optarg);
           break;
         case OPT_ROOTLESS:
           rootless = optarg;

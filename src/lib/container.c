@@ -13,6 +13,8 @@
 #include "ocispec.h"
 #include "state.h"
 #include "sync.h"
+#include "userns.h"
+#include "terminal.h"
 #include "utils.h"
 
 #include <dirent.h>
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -132,6 +135,8 @@ config_check(const oci_config *cfg, const isolazi_ns_plan_t *plan, isolazi_error
   for (i = 0; cfg->linux_ != NULL && i < cfg->linux_->sysctl.len; i++)
     if (isolazi_sysctl_check(cfg->linux_->sysctl.keys[i], plan, err) < 0)
       return isolazi_error_wrap(err, "config.json");
+  if (isolazi_userns_config_check(cfg, plan, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -284,6 +289,7 @@ typedef struct created
   int rootfd;
   int dirfd;
   isolazi_state_t *state;
+  bool terminal; /* process.terminal: the pty master went to the console fd */
 } created_t;
 
 /* Undo a failed create: nothing may be left behind (process, cgroup, state dir). */
@@ -322,8 +328,11 @@ run_runtime_hooks(const oci_config *cfg, const char *state_json, isolazi_error_t
                            err);
 }
 
+/* console_in: for `run` without --console-socket, the socket that receives the pty master of
+   an interactive session (-1: none). */
 static int
-do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_t *out, isolazi_error_t *err)
+do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int console_in, created_t *out,
+          isolazi_error_t *err)
 {
   bundle_t b = { 0 };
   isolazi_ns_plan_t plan;
@@ -333,7 +342,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
   isolazi_init_args_t ia = { 0 };
   isolazi_state_t *st = NULL;
   cleanup_close int rootfd = -1, dirfd = -1, listen_fd = -1, console_fd = -1;
-  int sync_fds[2] = { -1, -1 }, pidfd = -1, cgfd = -1, *cgroup_fds = NULL;
+  int sync_fds[2] = { -1, -1 }, pidfd = -1, cgfd = -1, *cgroup_fds = NULL, *idmap_trees = NULL;
   size_t n_cgroup_fds = 0;
   uint64_t clone_flags;
   oci_resources resources = { 0 };
@@ -385,6 +394,15 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
       if (console_fd < 0)
         goto fail;
     }
+  else if (console_in >= 0 && b.cfg->process->terminal)
+    {
+      console_fd = fcntl(console_in, F_DUPFD_CLOEXEC, 3);
+      if (console_fd < 0)
+        {
+          isolazi_error_errno(err, "dup the console socket");
+          goto fail;
+        }
+    }
   cgc.id = o->id;
   cgc.cgroups_path = b.cfg->linux_ != NULL ? b.cfg->linux_->cgroups_path : NULL;
   /* The config's resources with runc's full device rule list (see devices.h). */
@@ -394,7 +412,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
   resources.devices = device_rules;
   cgc.resources = &resources;
   cgc.systemd = g->systemd_cgroup;
-  if (isolazi_cgroup_create(&cgc, &cg, err) < 0)
+  if (!g->no_cgroups && isolazi_cgroup_create(&cgc, &cg, err) < 0)
     goto fail;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) < 0)
     {
@@ -418,7 +436,8 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
   ia.id = o->id;
   ia.rootfs = b.rootfs;
   ia.plan = &plan;
-  ia.cgroup_path = isolazi_cgroup_path(cg);
+  /* Without a cgroup the cgroup mounts show the cgroup the container inherited. */
+  ia.cgroup_path = cg != NULL ? isolazi_cgroup_path(cg) : NULL;
   ia.sync_fd = sync_fds[1];
   ia.start_fd = listen_fd;
   ia.console_fd = console_fd;
@@ -427,15 +446,20 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
   ia.no_new_keyring = o->no_new_keyring;
   ia.runtime_hooks = b.cfg->hooks != NULL && (b.cfg->hooks->prestart_len > 0 || b.cfg->hooks->create_runtime_len > 0);
 
-  if (isolazi_cgroup_self_fds(cg, &cgroup_fds, &n_cgroup_fds, err) < 0)
+  if (cg != NULL && isolazi_cgroup_self_fds(cg, &cgroup_fds, &n_cgroup_fds, err) < 0)
     goto fail;
   ia.cgroup_fds = cgroup_fds;
   ia.n_cgroup_fds = n_cgroup_fds;
+  /* Idmapped mounts are made here, by the host's root: see userns.h.  Before parent_enter, so
+     the short-lived user-namespace holders are not born in the container's pid namespace. */
+  if (isolazi_userns_idmap_trees(b.cfg, &idmap_trees, err) < 0)
+    goto fail;
+  ia.idmap_trees = idmap_trees;
   if (isolazi_ns_parent_enter(&plan, b.cfg->linux_, &restore, err) < 0)
     goto fail;
   /* The cgroup namespace is unshared by the init once it is in its cgroups. */
-  clone_flags = plan.clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
-  cgfd = isolazi_cgroup_clone_fd(cg);
+  clone_flags = isolazi_ns_clone_flags(&plan);
+  cgfd = cg != NULL ? isolazi_cgroup_clone_fd(cg) : -1;
   pid = clone3_init(clone_flags, cgfd, &pidfd);
   if (pid < 0 && cgfd >= 0)
     {
@@ -461,6 +485,12 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
     goto fail;
   isolazi_cgroup_self_fds_close(cgroup_fds, n_cgroup_fds);
   cgroup_fds = NULL;
+  isolazi_userns_idmap_trees_close(idmap_trees, b.cfg->mounts_len);
+  idmap_trees = NULL;
+  /* A new user namespace: map it before the init goes past SYNC_PARENT_READY (until then it
+     does nothing that needs its ids mapped). */
+  if ((clone_flags & CLONE_NEWUSER) && isolazi_userns_write_maps(pid, b.cfg->linux_, err) < 0)
+    goto fail;
   /* Only the cgroup2 part is left, and only when CLONE_INTO_CGROUP could not be used. */
   if (!cloned_into && cgfd >= 0 && isolazi_cgroup_enter(cg, pid, false, err) < 0)
     goto fail;
@@ -528,6 +558,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, created_
   out->rootfd = steal_fd(&rootfd);
   out->dirfd = steal_fd(&dirfd);
   out->state = st;
+  out->terminal = console_fd >= 0;
   r = 0;
   goto out;
 
@@ -541,6 +572,7 @@ fail:
   isolazi_state_free(st);
 out:
   isolazi_cgroup_self_fds_close(cgroup_fds, n_cgroup_fds);
+  isolazi_userns_idmap_trees_close(idmap_trees, b.cfg != NULL ? b.cfg->mounts_len : 0);
   if (sync_fds[0] >= 0)
     close(sync_fds[0]);
   if (sync_fds[1] >= 0)
@@ -570,7 +602,7 @@ isolazi_container_create(const isolazi_global_t *g, const isolazi_create_options
 {
   created_t c = { 0, -1, -1, -1, NULL };
 
-  if (do_create(g, o, &c, err) < 0)
+  if (do_create(g, o, -1, &c, err) < 0)
     return -1;
   created_release(&c);
   return 0;
@@ -974,24 +1006,50 @@ int
 isolazi_container_run(const isolazi_global_t *g, const isolazi_create_options_t *o, int *ret_status,
                       isolazi_error_t *err)
 {
-  created_t c = { 0, -1, -1, -1, NULL };
+  created_t c = { 0, -1, -1, -1, NULL, false };
+  cleanup_close int relay_fd = -1, console_in = -1, master = -1;
   opened_t oc;
-  int r;
+  int r = 0;
 
   *ret_status = 0;
-  if (do_create(g, o, &c, err) < 0)
+  /* An interactive session (process.terminal, no --console-socket): the init sends the pty
+     master to us, and we relay it to our own terminal. */
+  if (!o->detach && o->console_socket == NULL)
+    {
+      int sv[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return isolazi_error_errno(err, "socketpair");
+      relay_fd = sv[0];
+      console_in = sv[1];
+    }
+  if (do_create(g, o, console_in, &c, err) < 0)
     return -1;
   oc.rootfd = c.rootfd;
   oc.dirfd = c.dirfd;
   oc.state = c.state;
   oc.status = "created";
-  r = do_start(&oc, err);
+  if (c.terminal && relay_fd >= 0)
+    {
+      master = isolazi_terminal_recv_master(relay_fd, err);
+      if (master < 0)
+        r = -1;
+      else
+        {
+          /* Our size, before the process starts and asks for it. */
+          struct winsize ws;
+          if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+            (void)ioctl(master, TIOCSWINSZ, &ws);
+        }
+    }
+  if (r == 0)
+    r = do_start(&oc, err);
   if (r == 0)
     {
       oc.status = "running";
       run_poststart(&oc);
       if (!o->detach)
-        r = container_wait_forwarding(c.pid, c.pidfd, ret_status, err);
+        r = master >= 0 ? isolazi_terminal_relay(steal_fd(&master), c.pid, c.pidfd, ret_status, err)
+                        : container_wait_forwarding(c.pid, c.pidfd, ret_status, err);
     }
   if (r < 0 || !o->detach)
     {

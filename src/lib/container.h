@@ -13,6 +13,7 @@ typedef struct isolazi_global
 {
   const char *root; /* state directory root, already defaulted (see isolazi_default_root) */
   bool systemd_cgroup;
+  bool no_cgroups; /* --cgroup-manager disabled: containers get no cgroup (podman --cgroups=disabled) */
 } isolazi_global_t;
 
 /* The default state root: /run/isolazi for root; $XDG_RUNTIME_DIR/isolazi otherwise

@@ -75,3 +75,13 @@ load helpers
 	run -1 runtime run --bundle "$BUNDLE" "$CID"
 	assert_contains "is not a network namespace" "linux.namespaces["
 }
+
+@test "--cgroup-manager disabled: the container runs and no cgroup is made" {
+	isolazi_only "crun's flag, which podman passes for --cgroups=disabled; runc 1.1 has no such flag"
+	set_args sh -c 'echo ran'
+	run -0 runtime --cgroup-manager disabled run --bundle "$BUNDLE" "$CID"
+	[ "$output" = ran ]
+	[ -z "$(cgroup_dirs "$CID")" ]
+	run -1 runtime --cgroup-manager bogus list
+	assert_contains "--cgroup-manager" "disabled"
+}
