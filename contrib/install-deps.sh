@@ -11,7 +11,11 @@ PACKAGES=(
 	clang clang-format libclang-rt-14-dev
 	# tests
 	bats jq busybox-static runc crun iproute2 util-linux libcap2-bin shellcheck
-	coreutils procps
+	coreutils procps tmux uidmap
+	# cgroup v2 lane (tests/vm/v2-lane.sh)
+	qemu-system-x86 bash-static cpio
+	# client integration tests (podman.bats, containerd.bats)
+	podman conmon containerd docker-registry skopeo umoci catatonit
 	# benchmark
 	time linux-perf hyperfine
 )

@@ -6,3 +6,12 @@ EXTRA_DIST += \
 	contrib/install-deps.sh \
 	contrib/mkbundle.sh \
 	contrib/test.sh
+
+# Client integration: bash completion (installed), podman and containerd config snippets and
+# the test image builder (shipped).
+bashcompletiondir = $(datadir)/bash-completion/completions
+dist_bashcompletion_DATA = contrib/bash-completion/isolazi
+EXTRA_DIST += \
+	contrib/containerd-isolazi.toml \
+	contrib/containers.conf \
+	contrib/mkimage.sh

@@ -111,3 +111,13 @@ else
 		fail_step "integration tests"
 	count_tap "$LOGDIR/integration.tap"
 fi
+
+step "cgroup v2 lane (cgroup-relevant integration tests in a QEMU guest, tests/vm/v2-lane.sh)"
+if [ "$(id -u)" -ne 0 ]; then
+	fail_step "cgroup v2 lane needs root"
+else
+	# The host is hybrid: the guest boots with cgroup2 alone at /sys/fs/cgroup.
+	bash tests/vm/v2-lane.sh -b "$SRC" </dev/null | tee "$LOGDIR/v2-lane.tap" ||
+		fail_step "cgroup v2 lane"
+	count_tap "$LOGDIR/v2-lane.tap"
+fi

@@ -5,12 +5,19 @@ MAN_MD = \
 	man/isolazi.8.md \
 	man/isolazi-create.8.md \
 	man/isolazi-delete.8.md \
+	man/isolazi-events.8.md \
+	man/isolazi-exec.8.md \
+	man/isolazi-features.8.md \
 	man/isolazi-kill.8.md \
 	man/isolazi-list.8.md \
+	man/isolazi-pause.8.md \
+	man/isolazi-ps.8.md \
+	man/isolazi-resume.8.md \
 	man/isolazi-run.8.md \
 	man/isolazi-spec.8.md \
 	man/isolazi-start.8.md \
-	man/isolazi-state.8.md
+	man/isolazi-state.8.md \
+	man/isolazi-update.8.md
 MAN_PAGES = $(MAN_MD:.md=)
 
 dist_man_MANS += $(MAN_PAGES)

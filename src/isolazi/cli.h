@@ -119,5 +119,12 @@ int cli_delete(cli_context_t *ctx, int argc, char **argv);
 int cli_run(cli_context_t *ctx, int argc, char **argv);
 int cli_list(cli_context_t *ctx, int argc, char **argv);
 int cli_spec(cli_context_t *ctx, int argc, char **argv);
+int cli_exec(cli_context_t *ctx, int argc, char **argv);
+int cli_features(cli_context_t *ctx, int argc, char **argv);
+int cli_events(cli_context_t *ctx, int argc, char **argv);
+int cli_pause(cli_context_t *ctx, int argc, char **argv);
+int cli_ps(cli_context_t *ctx, int argc, char **argv);
+int cli_resume(cli_context_t *ctx, int argc, char **argv);
+int cli_update(cli_context_t *ctx, int argc, char **argv);
 
 #endif

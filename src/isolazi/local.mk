@@ -4,5 +4,7 @@ bin_PROGRAMS += src/isolazi/isolazi
 src_isolazi_isolazi_SOURCES = \
 	src/isolazi/main.c src/isolazi/cli.c src/isolazi/cli.h \
 	src/isolazi/create.c src/isolazi/start.c src/isolazi/state.c src/isolazi/kill.c \
-	src/isolazi/delete.c src/isolazi/run.c src/isolazi/list.c src/isolazi/spec.c
+	src/isolazi/delete.c src/isolazi/run.c src/isolazi/list.c src/isolazi/spec.c \
+	src/isolazi/exec.c src/isolazi/features.c \
+	src/isolazi/events.c src/isolazi/pause.c src/isolazi/ps.c src/isolazi/resume.c src/isolazi/update.c
 src_isolazi_isolazi_LDADD = $(ISOLAZI_CORE_LIBS)

@@ -4,10 +4,13 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "hooks.h"
+#include "lsm.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp_filter.h"
 #include "sync.h"
 #include "terminal.h"
+#include "userns.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -72,7 +75,9 @@ apply_sysctls(const oci_config *cfg, isolazi_error_t *err)
       for (p = path + strlen("/proc/sys/"); *p; p++)
         if (*p == '.')
           *p = '/';
-      if (isolazi_write_file_at(AT_FDCWD, path, m->values[i], strlen(m->values[i]), err) < 0)
+      /* Through the checked procfs: nothing mounted over /proc/sys can take the write
+         (CVE-2025-52881). */
+      if (isolazi_proc_write(path, m->values[i], strlen(m->values[i]), err) < 0)
         return isolazi_error_wrap(err, "set sysctl `%s` to `%s` (linux.sysctl)", m->keys[i], m->values[i]);
     }
   return 0;
@@ -144,6 +149,9 @@ static void __attribute__((noreturn)) fail(int fd, isolazi_error_t *err)
   _exit(1);
 }
 
+/* linux.seccomp, compiled in setup() and loaded right before execve. */
+static isolazi_seccomp_t *seccomp_filter;
+
 /* Before READY: everything that can fail is checked here, so that `create` reports it. */
 static void
 setup(const isolazi_init_args_t *a, char **ret_exe)
@@ -158,9 +166,16 @@ setup(const isolazi_init_args_t *a, char **ret_exe)
   ro.new_userns = isolazi_ns_plan_has(a->plan, CLONE_NEWUSER);
   ro.new_cgroupns = (a->plan->clone_flags & CLONE_NEWCGROUP) != 0;
   ro.cgroup_path = a->cgroup_path;
+  ro.idmap_trees = a->idmap_trees;
 
   if (isolazi_ns_child_join(a->plan, &err) < 0)
     fail(a->sync_fd, &err);
+  /* With a joined user namespace: the new namespaces, now owned by it (namespaces.h). */
+  if (isolazi_ns_unshare_flags(a->plan) != 0 && unshare((int)isolazi_ns_unshare_flags(a->plan)) < 0)
+    {
+      isolazi_error_errno(&err, "create namespaces in the joined user namespace");
+      fail(a->sync_fd, &err);
+    }
   /* A new cgroup namespace only now that we are in our cgroups: its root is the cgroup the
      process is in when it unshares, in every hierarchy. */
   if ((a->plan->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
@@ -174,6 +189,13 @@ setup(const isolazi_init_args_t *a, char **ret_exe)
      cgroup we are in. */
   if (isolazi_sync_expect(a->sync_fd, SYNC_PARENT_READY, "wait for the runtime", &msg, &err) < 0)
     _exit(1);
+  /* The runtime has written our uid_map/gid_map by now (user_namespaces(7)); until then we
+     stayed dumpable, or /proc/PID/uid_map would belong to the unmapped (host) root and an
+     unprivileged runtime or newuidmap could not write it. */
+  if (a->plan->clone_flags & CLONE_NEWUSER)
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (isolazi_ns_plan_has(a->plan, CLONE_NEWUSER) && isolazi_userns_become_root(&err) < 0)
+    fail(a->sync_fd, &err);
   if (isolazi_rootfs_prepare(cfg, &ro, &err) < 0)
     fail(a->sync_fd, &err);
   if (a->runtime_hooks)
@@ -190,6 +212,11 @@ setup(const isolazi_init_args_t *a, char **ret_exe)
              < 0)
     fail(a->sync_fd, &err);
   isolazi_sync_msg_release(&msg);
+  /* A bad seccomp profile or an LSM label the host cannot apply fails `create`.  Before
+     pivot_root: linux.seccomp.listenerPath is a host path. */
+  if (isolazi_lsm_check(cfg->process, &err) < 0
+      || isolazi_seccomp_prepare(cfg->linux_ != NULL ? cfg->linux_->seccomp : NULL, &seccomp_filter, &err) < 0)
+    fail(a->sync_fd, &err);
   /* Sysctls go in before readonlyPaths makes /proc/sys read-only (runc's order). */
   if (isolazi_rootfs_pivot(&ro, &err) < 0 || apply_sysctls(cfg, &err) < 0 || isolazi_rootfs_finalize(cfg, &ro, &err) < 0
       || set_personality(cfg, &err) < 0)
@@ -235,8 +262,10 @@ isolazi_init_main(const isolazi_init_args_t *a)
   /* Die with the runtime while it still supervises us; nobody else would clean up. */
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Not dumpable: processes in the container cannot ptrace us or open our /proc/PID/exe
-     (CVE-2019-5736) before we exec. */
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+     (CVE-2019-5736) before we exec.  In a new user namespace, after the runtime wrote the
+     maps (setup): no container process exists before that. */
+  if (!(a->plan->clone_flags & CLONE_NEWUSER))
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Join the v1 hierarchies ourselves: a task moving itself does not wait for an RCU grace
      period as a move by another process does (up to ~10 ms on an idle machine).  The cgroup2
      part was done by clone3(CLONE_INTO_CGROUP). */
@@ -248,7 +277,8 @@ isolazi_init_main(const isolazi_init_args_t *a)
      (conmon's sync pipe, containerd's sockets) is closed at exec unless it is in the
      --preserve-fds range. */
   {
-    int keep[3 + ISOLAZI_NS_MAX];
+    size_t n_mounts = a->idmap_trees != NULL ? a->cfg->mounts_len : 0;
+    cleanup_free int *keep = xcalloc(3 + ISOLAZI_NS_MAX + n_mounts, sizeof *keep);
     size_t n = 0, i;
     keep[n++] = a->sync_fd;
     keep[n++] = a->start_fd;
@@ -256,6 +286,9 @@ isolazi_init_main(const isolazi_init_args_t *a)
       keep[n++] = a->console_fd;
     for (i = 0; i < a->plan->n_joins; i++)
       keep[n++] = a->plan->joins[i].fd;
+    for (i = 0; i < n_mounts; i++)
+      if (a->idmap_trees[i] >= 0)
+        keep[n++] = a->idmap_trees[i];
     if (close_inherited(3 + (int)a->preserve_fds, keep, n, &err) < 0)
       fail(a->sync_fd, &err);
   }
@@ -283,7 +316,11 @@ isolazi_init_main(const isolazi_init_args_t *a)
                            msg.payload != NULL ? msg.payload : "{}", &err)
              < 0)
     fail(conn, &err);
-  isolazi_sync_msg_release(&msg);
+  /* LSM labels take effect at execve; set before set_user, while /proc/thread-self/attr is
+     still ours to open.  A seccomp listener gets msg.payload, the "created" state. */
+  if (isolazi_lsm_apply_exec(p, &err) < 0
+      || (isolazi_seccomp_load_before_set_user(p) && isolazi_seccomp_load(seccomp_filter, 0, msg.payload, &err) < 0))
+    fail(conn, &err);
   if (isolazi_process_set_user(p, &err) < 0)
     fail(conn, &err);
   umask(p->user.umask_present ? (mode_t)p->user.umask : 022);
@@ -298,6 +335,9 @@ isolazi_init_main(const isolazi_init_args_t *a)
     }
   if (isolazi_sync_send(conn, SYNC_EXECING, 0, NULL, &err) < 0)
     _exit(1);
+  /* With no_new_privs the filter goes in last: it filters the user process, not our setup. */
+  if (!isolazi_seccomp_load_before_set_user(p) && isolazi_seccomp_load(seccomp_filter, 0, msg.payload, &err) < 0)
+    fail(conn, &err);
   execve(exe, p->args, env);
   isolazi_error_errno(&err, "exec `%s`", p->args[0]);
   fail(conn, &err);

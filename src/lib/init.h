@@ -22,6 +22,7 @@ typedef struct isolazi_init_args
   int console_fd;          /* connected --console-socket, or -1 */
   const int *cgroup_fds;   /* v1 `tasks` files the init writes itself into (isolazi_cgroup_self_fds) */
   size_t n_cgroup_fds;
+  const int *idmap_trees; /* per mounts[i]: detached idmapped tree or -1 (isolazi_userns_idmap_trees), or NULL */
   unsigned int preserve_fds;
   bool no_pivot;
   bool no_new_keyring;

@@ -17,6 +17,13 @@ src_lib_libisolazi_a_SOURCES = \
 	src/lib/init.c src/lib/init.h \
 	src/lib/container.c src/lib/container.h src/lib/container_internal.h \
 	src/lib/terminal.c src/lib/terminal.h \
+	src/lib/exec.c src/lib/exec.h \
+	src/lib/runtime_features.c src/lib/runtime_features.h \
+	src/lib/control.c src/lib/control.h \
+	src/lib/cgroup_v2_devices.c \
+	src/lib/seccomp_filter.c src/lib/seccomp_filter.h src/lib/seccomp_profiles.c \
+	src/lib/lsm.c src/lib/lsm.h \
+	src/lib/userns.c src/lib/userns.h \
 	src/lib/rootfs.c src/lib/rootfs.h \
 	src/lib/mount_flags.c \
 	src/lib/devices.c src/lib/devices.h \

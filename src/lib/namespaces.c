@@ -91,6 +91,26 @@ isolazi_ns_plan_has(const isolazi_ns_plan_t *plan, int flag)
   return false;
 }
 
+static bool
+joins_user(const isolazi_ns_plan_t *plan)
+{
+  return plan->n_joins > 0 && plan->joins[0].flag == CLONE_NEWUSER; /* user sorts first */
+}
+
+uint64_t
+isolazi_ns_clone_flags(const isolazi_ns_plan_t *plan)
+{
+  uint64_t f = plan->clone_flags & ~(uint64_t)CLONE_NEWCGROUP;
+
+  return joins_user(plan) ? f & (uint64_t)CLONE_NEWPID : f;
+}
+
+uint64_t
+isolazi_ns_unshare_flags(const isolazi_ns_plan_t *plan)
+{
+  return plan->clone_flags & ~isolazi_ns_clone_flags(plan) & ~(uint64_t)CLONE_NEWCGROUP;
+}
+
 int
 isolazi_ns_open(isolazi_ns_plan_t *plan, isolazi_error_t *err)
 {

@@ -52,4 +52,12 @@ int isolazi_ns_child_join(const isolazi_ns_plan_t *plan, isolazi_error_t *err);
 
 bool isolazi_ns_plan_has(const isolazi_ns_plan_t *plan, int flag); /* new or joined */
 
+/* Which new namespaces clone3 creates and which the init unshares after its joins.  A
+ * namespace is owned by the user namespace of its creator (user_namespaces(7)): with a
+ * joined user namespace the others must be created after setns(CLONE_NEWUSER), or the
+ * container's root could not mount or set the hostname in them.  The pid namespace can only
+ * come from clone; the cgroup namespace is always unshared by the init (see init.c). */
+uint64_t isolazi_ns_clone_flags(const isolazi_ns_plan_t *plan);
+uint64_t isolazi_ns_unshare_flags(const isolazi_ns_plan_t *plan);
+
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "process.h"
+#include "userns.h"
 #include "cleanup.h"
 #include "log.h"
+#include "lsm.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -70,7 +72,9 @@ isolazi_process_set_oom_score_adj(const oci_process *p, isolazi_error_t *err)
   if (!p->oom_score_adj_present)
     return 0;
   n = snprintf(buf, sizeof buf, "%d", (int)p->oom_score_adj);
-  if (isolazi_write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, (size_t)n, err) < 0)
+  /* Through the checked procfs, so that a mount over /proc/self cannot take the write
+     (CVE-2025-52881). */
+  if (isolazi_proc_write("self/oom_score_adj", buf, (size_t)n, err) < 0)
     return isolazi_error_wrap(err, "set process.oomScoreAdj to %d", (int)p->oom_score_adj);
   return 0;
 }
@@ -235,7 +239,10 @@ isolazi_process_set_user(const oci_process *p, isolazi_error_t *err)
       if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         return isolazi_error_errno(err, "prctl(PR_SET_KEEPCAPS)");
     }
-  if (setgroups(u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
+  /* In a user namespace whose setgroups is "deny" (rootless, user_namespaces(7)) setgroups(2)
+     always fails; with no additional gids there is nothing to set, as runc does. */
+  if (setgroups(u->additional_gids_len, (const gid_t *)u->additional_gids) < 0
+      && !(errno == EPERM && u->additional_gids_len == 0 && isolazi_userns_setgroups_denied()))
     return isolazi_error_errno(err, "set additional gids (process.user.additionalGids)");
   if (setresgid(u->gid, u->gid, u->gid) < 0)
     return isolazi_error_errno(err, "set gid %u (process.user.gid)", u->gid);

@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "devices.h"
+#include "lsm.h"
 #include "log.h"
 #include "utils.h"
 
@@ -718,6 +719,7 @@ typedef struct prepare_ctx
   const char *root_real;
   const isolazi_rootfs_options_t *o;
   char *mountinfo; /* read once, for cgroup mounts */
+  const char *mount_label; /* linux.mountLabel when SELinux is enabled, else NULL */
 } prepare_ctx_t;
 
 static int
@@ -787,7 +789,7 @@ prepare_destination(prepare_ctx_t *c, const char *dest, bool file, isolazi_error
 
 static int
 do_bind(prepare_ctx_t *c, const char *source, const char *dest, const isolazi_mount_flags_t *f, bool recursive,
-        isolazi_error_t *err)
+        int premade, isolazi_error_t *err)
 {
   cleanup_close int target = -1;
   cleanup_close int tree = -1;
@@ -802,7 +804,9 @@ do_bind(prepare_ctx_t *c, const char *source, const char *dest, const isolazi_mo
   target = prepare_destination(c, dest, !S_ISDIR(st.st_mode), err);
   if (target < 0)
     return isolazi_error_wrap(err, "bind `%s` on `%s`", source, dest);
-  tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  /* An idmapped tree comes ready from the runtime (userns.h says why); it is moved only once. */
+  tree = premade >= 0 ? dup(premade)
+                      : open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (tree < 0)
     return isolazi_error_errno(err, "bind `%s` on `%s`: clone source", source, dest);
   /* Flags on the detached copy, before anyone can see it: "ro" etc. apply to the top mount only
@@ -932,7 +936,7 @@ do_cgroup_mount(prepare_ctx_t *c, const oci_mount *m, const char *dest, const is
           isolazi_mount_flags_t bf = *f;
           bf.rec_attr_set = bf.rec_attr_clr = 0;
           bf.flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
-          if (do_bind(c, given, sub, &bf, true, err) < 0)
+          if (do_bind(c, given, sub, &bf, true, -1, err) < 0)
             goto out;
         }
       else if (plan.binds[i].source == NULL)
@@ -942,7 +946,7 @@ do_cgroup_mount(prepare_ctx_t *c, const oci_mount *m, const char *dest, const is
           isolazi_mount_flags_t bf = *f;
           bf.rec_attr_set = bf.rec_attr_clr = 0;
           bf.flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
-          if (do_bind(c, plan.binds[i].source, sub, &bf, true, err) < 0)
+          if (do_bind(c, plan.binds[i].source, sub, &bf, true, -1, err) < 0)
             goto out;
         }
     }
@@ -968,7 +972,7 @@ mount_one(prepare_ctx_t *c, const oci_mount *m, size_t idx, isolazi_error_t *err
   cleanup_free char *dest = NULL;
   const char *type = m->type != NULL ? m->type : "";
   bool bind;
-  int r;
+  int r, premade;
 
   if (m->destination == NULL || m->destination[0] == '\0')
     return isolazi_error_set(err, EINVAL, "mounts[%zu].destination: missing", idx);
@@ -977,11 +981,12 @@ mount_one(prepare_ctx_t *c, const oci_mount *m, size_t idx, isolazi_error_t *err
     return isolazi_error_wrap(err, "mounts[%zu]", idx);
   bind = f.bind || strcmp(type, "bind") == 0;
   isolazi_debug("mount %s `%s` on `%s`", bind ? "bind" : type, m->source ? m->source : "", dest);
-  if (f.idmap)
+  premade = c->o->idmap_trees != NULL ? c->o->idmap_trees[idx] : -1;
+  if ((f.idmap || m->uid_mappings_len > 0 || m->gid_mappings_len > 0) && premade < 0)
     {
-      /* An idmapped mount needs the container's user namespace fd before the mount is attached;
-         the rootfs code is not given one. */
-      r = isolazi_error_set(err, EOPNOTSUPP, "mount `%s` on `%s`: idmap mounts are not supported", type, dest);
+      /* The runtime makes every idmapped tree before clone (isolazi_userns_idmap_trees). */
+      r = isolazi_error_set(err, EINVAL, "mount `%s` on `%s` (mounts[%zu]): idmapped mount not prepared", type, dest,
+                            idx);
     }
   else if (f.tmpcopyup && !bind)
     {
@@ -997,7 +1002,7 @@ mount_one(prepare_ctx_t *c, const oci_mount *m, size_t idx, isolazi_error_t *err
           if (m->source == NULL)
             r = isolazi_error_set(err, EINVAL, "mounts[%zu]: bind mount on `%s` needs a source", idx, dest);
           else
-            r = do_bind(c, m->source, dest, &f, (f.flags & MS_REC) != 0, err);
+            r = do_bind(c, m->source, dest, &f, (f.flags & MS_REC) != 0, premade, err);
         }
       else if (strcmp(type, "cgroup") == 0)
         r = do_cgroup_mount(c, m, dest, &f, err);
@@ -1010,7 +1015,9 @@ mount_one(prepare_ctx_t *c, const oci_mount *m, size_t idx, isolazi_error_t *err
              remount happens in finalize. */
           if (strcmp(type, "tmpfs") == 0 || strcmp(dest, "/dev") == 0)
             flags &= ~(unsigned long)MS_RDONLY;
-          r = do_fs_mount(c, m->source ? m->source : type, type, dest, flags, f.data, f.propagation, err);
+          /* linux.mountLabel: context="..." on the file systems that take one. */
+          cleanup_free char *data = isolazi_lsm_mount_data(type, f.data, c->mount_label);
+          r = do_fs_mount(c, m->source ? m->source : type, type, dest, flags, data, f.propagation, err);
         }
     }
   isolazi_mount_flags_release(&f);
@@ -1074,6 +1081,12 @@ isolazi_rootfs_prepare(const oci_config *cfg, const isolazi_rootfs_options_t *o,
   c.root_real = root_real;
   c.o = o;
   c.mountinfo = NULL;
+  c.mount_label = cfg->linux_ != NULL ? cfg->linux_->mount_label : NULL;
+  if (c.mount_label != NULL && !isolazi_selinux_enabled())
+    {
+      isolazi_debug("linux.mountLabel `%s` ignored: SELinux is disabled", c.mount_label);
+      c.mount_label = NULL;
+    }
   for (i = 0; i < cfg->mounts_len && r == 0; i++)
     {
       const oci_mount *m = &cfg->mounts[i];

@@ -17,6 +17,7 @@ typedef struct isolazi_rootfs_options
   bool new_userns;         /* devices are bind-mounted instead of created with mknod */
   bool new_cgroupns;       /* the cgroup mount shows the container's own cgroup */
   const char *cgroup_path; /* the container's cgroup path, for cgroup mounts without cgroupns */
+  const int *idmap_trees;  /* per mounts[i]: a detached idmapped tree made by the runtime, or -1 (NULL: none) */
 } isolazi_rootfs_options_t;
 
 /* Before pivot_root: propagation of / (rootfsPropagation, default rprivate... as runc: rslave

@@ -3,8 +3,12 @@
 # against the built runtime; ISOLAZI_RUNTIME=runc runs the same suite against runc.
 INTEGRATION_TESTS = \
 	tests/integration/cgroups.bats \
+	tests/integration/containerd.bats \
 	tests/integration/delete.bats \
 	tests/integration/errors.bats \
+	tests/integration/events.bats \
+	tests/integration/exec.bats \
+	tests/integration/features.bats \
 	tests/integration/fds.bats \
 	tests/integration/global.bats \
 	tests/integration/hooks.bats \
@@ -13,12 +17,22 @@ INTEGRATION_TESTS = \
 	tests/integration/list.bats \
 	tests/integration/mounts.bats \
 	tests/integration/namespaces.bats \
+	tests/integration/podman.bats \
+	tests/integration/pause.bats \
 	tests/integration/process.bats \
+	tests/integration/ps.bats \
 	tests/integration/run.bats \
 	tests/integration/runtime.bats \
+	tests/integration/seccomp.bats \
+	tests/integration/escapes.bats \
 	tests/integration/spec.bats \
-	tests/integration/sysctl.bats
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/helpers.bash tests/bench/bench.sh
+	tests/integration/sysctl.bats \
+	tests/integration/update.bats \
+	tests/integration/terminal.bats \
+	tests/integration/userns.bats \
+	tests/integration/rootless.bats \
+	tests/integration/idmap.bats
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/helpers.bash tests/integration/clients.bash tests/bench/bench.sh
 
 # The payload runs inside containers whose rootfs has no libc: static, and built without the
 # sanitizer flags (the per-target flags replace AM_CFLAGS and AM_LDFLAGS).
@@ -26,10 +40,18 @@ check_PROGRAMS += tests/payload/payload
 tests_payload_payload_SOURCES = tests/payload/payload.c
 tests_payload_payload_CFLAGS = $(WARN_CFLAGS)
 tests_payload_payload_LDFLAGS = -static
+check_PROGRAMS += tests/payload/attack
+tests_payload_attack_SOURCES = tests/payload/attack.c
+tests_payload_attack_CFLAGS = $(WARN_CFLAGS)
+tests_payload_attack_LDFLAGS = -static
+
+# The host side of --console-socket (runs on the host: a normal build).
+check_PROGRAMS += tests/payload/recvtty
+tests_payload_recvtty_SOURCES = tests/payload/recvtty.c
 
 BATS = bats
 BATS_FLAGS =
-check-integration: src/isolazi/isolazi tests/payload/payload
+check-integration: src/isolazi/isolazi tests/payload/payload tests/payload/recvtty tests/payload/attack
 	@if [ "$$(id -u)" -ne 0 ]; then echo "check-integration: needs root (real containers)" >&2; exit 1; fi
 	@for f in $(srcdir)/tests/integration/*.bats; do \
 	  case " $(INTEGRATION_TESTS) " in *" tests/integration/$${f##*/} "*) ;; \

@@ -7,7 +7,12 @@ UNIT_TESTS = \
 	tests/unit/test-cgroup \
 	tests/unit/test-signals \
 	tests/unit/test-utils \
-	tests/unit/test-core
+	tests/unit/test-userns \
+	tests/unit/test-devices-bpf \
+	tests/unit/test-core \
+	tests/unit/test-exec \
+	tests/unit/test-seccomp \
+	tests/unit/test-lsm
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 EXTRA_DIST += tests/unit/tap.h
@@ -41,5 +46,12 @@ tests_unit_test_mount_flags_LDADD = $(UNIT_LDADD)
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
 tests_unit_test_signals_LDADD = $(UNIT_LDADD)
 tests_unit_test_utils_LDADD = $(UNIT_LDADD)
+tests_unit_test_userns_LDADD = $(UNIT_LDADD)
 tests_unit_test_core_LDADD = $(UNIT_LDADD)
+tests_unit_test_devices_bpf_LDADD = $(UNIT_LDADD)
+tests_unit_test_devices_bpf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_exec_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_LDADD = $(UNIT_LDADD)
+tests_unit_test_seccomp_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
+tests_unit_test_lsm_LDADD = $(UNIT_LDADD)
 tests_unit_test_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
