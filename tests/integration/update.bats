@@ -146,7 +146,7 @@ teardown() {
 
 @test "linux.resources.unified is refused on cgroup v1 controllers, naming the field" {
 	requires cgroup_v1
-	echo '{"unified":{"memory.high":"50000000"}}' >"$BATS_TEST_TMPDIR/u.json"
+	echo '{"unified":{"memory.high":"52428800"}}' >"$BATS_TEST_TMPDIR/u.json"
 	run -1 runtime update --resources "$BATS_TEST_TMPDIR/u.json" "$CID"
 	isolazi_only "error text"
 	assert_contains "linux.resources.unified"
@@ -154,9 +154,9 @@ teardown() {
 
 @test "unified keys are written on cgroup v2" {
 	ctl_v2 || skip "requires pure cgroup v2"
-	echo '{"unified":{"memory.high":"50000000"}}' >"$BATS_TEST_TMPDIR/u.json"
+	echo '{"unified":{"memory.high":"52428800"}}' >"$BATS_TEST_TMPDIR/u.json"
 	run -0 runtime update --resources "$BATS_TEST_TMPDIR/u.json" "$CID"
-	[ "$(cg - - memory.high)" = 50000000 ]
+	[ "$(cg - - memory.high)" = 52428800 ]
 }
 
 @test "update: Intel RDT schemas are refused, a stopped container is refused" {
