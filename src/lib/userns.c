@@ -291,7 +291,7 @@ run_helper(const char *helper, pid_t pid, const oci_id_mapping *m, size_t n, con
                                  "%s: mapping more than your own id needs `%s` (Debian package uidmap), which is not "
                                  "installed",
                                  what, helper);
-      return isolazi_error_set(err, e, "%s: exec `%s`: %s", what, helper, strerror(e));
+      return isolazi_error_set(err, e, "%s: exec `%s`", what, helper);
     }
   while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
     out[--len] = '\0';

@@ -70,7 +70,11 @@ user_run() {
 @test "rootless: the state lives under XDG_RUNTIME_DIR, and no cgroup is made when not delegated" {
 	isolazi_only "state layout and debug text"
 	user_config '.process.args = ["sleep", "100"]'
-	user_run --debug create "$CID"
+	# Output to a file, not a pipe: the created init keeps the caller's stdio open.
+	status=0
+	as_user /bin/sh -c 'cd ~/bundle && exec "$@"' sh "$RUNTIME" --debug create "$CID" \
+		</dev/null >"$BATS_TEST_TMPDIR/create.log" 2>&1 || status=$?
+	output="$(cat "$BATS_TEST_TMPDIR/create.log")"
 	[ "$status" -eq 0 ]
 	assert_contains "is not delegated to uid $TUID" "no cgroup"
 	[ -d "$XDG/isolazi/$CID" ]
@@ -81,7 +85,9 @@ user_run() {
 	[ "$(awk '{print $2}' "/proc/$pid/uid_map")" = "$TUID" ]
 	run -0 as_user "$RUNTIME" delete --force "$CID"
 	[ ! -e "$XDG/isolazi/$CID" ]
-	! kill -0 "$pid" 2>/dev/null
+	# Gone (a zombie waiting for its reaper counts as gone).
+	for _ in $(seq 20); do alive "$pid" || break; sleep 0.1; done
+	! alive "$pid"
 }
 
 @test "rootless: several ranges through newuidmap/newgidmap with /etc/subuid and /etc/subgid" {
@@ -110,10 +116,10 @@ user_run() {
 
 @test "rootless: several ranges without newuidmap give a clear error" {
 	isolazi_only "error text"
-	mkdir -p "$BATS_TEST_TMPDIR/emptybin"
-	chmod 755 "$BATS_TEST_TMPDIR/emptybin"
+	mkdir -p "$THOME/emptybin"
+	chmod 755 "$THOME/emptybin"
 	user_config '.linux.uidMappings += [{"containerID": 1, "hostID": 400000, "size": 10}]'
-	USER_PATH="$BATS_TEST_TMPDIR/emptybin" user_run run "$CID"
+	USER_PATH="$THOME/emptybin" user_run run "$CID"
 	[ "$status" -ne 0 ]
 	assert_contains "\`newuidmap\` (Debian package uidmap), which is not installed"
 	[ -z "$(ls -A "$XDG/isolazi" 2>/dev/null)" ]
