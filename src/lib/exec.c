@@ -16,6 +16,8 @@
 #include "container_internal.h"
 #include "log.h"
 #include "process.h"
+#include "lsm.h"
+#include "seccomp_filter.h"
 #include "sync.h"
 #include "terminal.h"
 #include "utils.h"
@@ -287,6 +289,8 @@ typedef struct child_args
   const int *cgroup_fds;
   size_t n_cgroup_fds;
   unsigned int preserve_fds;
+  const oci_seccomp *seccomp; /* the container's linux.seccomp, NULL for none */
+  const char *state_json;     /* the container's state, for a seccomp listener */
 } child_args_t;
 
 static void __attribute__((noreturn)) child_fail(int fd, isolazi_error_t *err)
@@ -300,6 +304,8 @@ static void __attribute__((noreturn)) child_main(const child_args_t *a)
   const oci_process *p = a->p;
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   cleanup_free char *exe = NULL;
+  isolazi_seccomp_t *sc = NULL;
+  pid_t host_pid = 0;
   char **env;
   int fd;
 
@@ -327,6 +333,16 @@ static void __attribute__((noreturn)) child_main(const child_args_t *a)
   /* Wait until the runtime has placed us in the cgroup (when CLONE_INTO_CGROUP could not). */
   if (isolazi_sync_expect(a->sync_fd, SYNC_PARENT_READY, "wait for the runtime", NULL, &err) < 0)
     _exit(1);
+  /* While the host's paths are visible: check the LSM label can be applied, compile the
+     container's seccomp filter (a NOTIFY listener is a host path), and learn our host pid
+     (/proc/self resolves in the host's pid namespace) for that listener. */
+  {
+    char self[32] = "";
+    ssize_t n = readlink("/proc/self", self, sizeof self - 1);
+    host_pid = n > 0 ? (pid_t)strtol(self, NULL, 10) : 0;
+  }
+  if (isolazi_lsm_check(p, &err) < 0 || isolazi_seccomp_prepare(a->seccomp, &sc, &err) < 0)
+    child_fail(a->sync_fd, &err);
   /* One setns on the pidfd joins them all, user namespace first (setns(2), Linux 5.8). */
   if (a->ns_flags != 0 && setns(a->pidfd, a->ns_flags) < 0)
     {
@@ -342,10 +358,11 @@ static void __attribute__((noreturn)) child_main(const child_args_t *a)
   if (isolazi_process_chdir(p, &err) < 0 || isolazi_process_find_executable(p, &exe, &err) < 0
       || isolazi_process_set_rlimits(p, &err) < 0 || isolazi_process_set_oom_score_adj(p, &err) < 0)
     child_fail(a->sync_fd, &err);
-  /* SECURITY HOOK (seccomp, AppArmor, SELinux): the exec'd process's LSM label
-     (p->apparmor_profile, p->selinux_label) and seccomp filter (the container's
-     linux.seccomp) are applied here, before the user and capabilities change, as in the
-     init.  Not applied yet. */
+  /* The same order as the container's init: the LSM label for the exec, and the seccomp filter
+     before the capabilities go when there is no no_new_privs (loading needs CAP_SYS_ADMIN). */
+  if (isolazi_lsm_apply_exec(p, &err) < 0
+      || (isolazi_seccomp_load_before_set_user(p) && isolazi_seccomp_load(sc, host_pid, a->state_json, &err) < 0))
+    child_fail(a->sync_fd, &err);
   if (isolazi_process_set_user(p, &err) < 0)
     child_fail(a->sync_fd, &err);
   umask(p->user.umask_present ? (mode_t)p->user.umask : 022);
@@ -357,6 +374,9 @@ static void __attribute__((noreturn)) child_main(const child_args_t *a)
       if (flags >= 0)
         (void)fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
     }
+  /* With no_new_privs: as late as possible, so that our own calls are not filtered. */
+  if (!isolazi_seccomp_load_before_set_user(p) && isolazi_seccomp_load(sc, host_pid, a->state_json, &err) < 0)
+    child_fail(a->sync_fd, &err);
   if (isolazi_sync_send(a->sync_fd, SYNC_EXECING, 0, NULL, &err) < 0)
     _exit(1);
   (void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -425,13 +445,14 @@ typedef struct started
 
 /* Start the process; returns once it has exec'd (or with the reason it could not). */
 static int
-start_process(opened_t *c, int init_pidfd, const oci_process *p, int console_fd, unsigned int preserve_fds,
-              started_t *out, isolazi_error_t *err)
+start_process(opened_t *c, int init_pidfd, const oci_process *p, const oci_seccomp *seccomp, int console_fd,
+              unsigned int preserve_fds, started_t *out, isolazi_error_t *err)
 {
   isolazi_cgroup_t *cg = c->state->cgroup;
   int sync_fds[2] = { -1, -1 }, restore[2] = { -1, -1 }, pidfd = -1, cgfd = -1, ns_flags, *cgroup_fds = NULL;
   size_t n_cgroup_fds = 0;
   isolazi_sync_msg_t m = { 0 };
+  cleanup_free char *state_json = NULL;
   child_args_t a;
   bool cloned_into = false;
   pid_t pid = -1;
@@ -455,6 +476,8 @@ start_process(opened_t *c, int init_pidfd, const oci_process *p, int console_fd,
   a.cgroup_fds = cgroup_fds;
   a.n_cgroup_fds = n_cgroup_fds;
   a.preserve_fds = preserve_fds;
+  a.seccomp = seccomp;
+  a.state_json = state_json = isolazi_state_oci_json(c->state, c->status, false);
   if (enter_for_children(init_pidfd, ns_flags & (CLONE_NEWPID | CLONE_NEWTIME), restore, err) < 0)
     {
       (void)leave_for_children(restore, NULL);
@@ -601,7 +624,9 @@ isolazi_container_exec(const isolazi_global_t *g, const isolazi_exec_options_t *
           p->console_size->width = ws.ws_col;
         }
     }
-  if (start_process(&c, init_pidfd, p, console_fd, o->preserve_fds, &s, err) < 0)
+  if (start_process(&c, init_pidfd, p, cfg->linux_ != NULL ? cfg->linux_->seccomp : NULL, console_fd, o->preserve_fds,
+                    &s, err)
+      < 0)
     goto out;
   if (console_fd >= 0)
     {

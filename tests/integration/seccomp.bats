@@ -195,3 +195,15 @@ PY
 		[ "$output" = "$(printf 'ok\nlisted')" ]
 	done
 }
+
+@test "exec'd processes get the container's seccomp filter" {
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+	set_args sleep 100
+	start_container
+	run runtime exec "$CID" hostname blocked
+	[ "$status" -ne 0 ]
+	assert_contains "Operation not permitted"
+	run -0 runtime exec "$CID" sh -c 'grep "^Seccomp:" /proc/self/status'
+	[[ "$output" == *2* ]]
+}
