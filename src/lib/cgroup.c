@@ -1651,3 +1651,20 @@ cgroup_writes_clear(cgroup_writes_t *w)
   w->v = NULL;
   w->len = w->cap = 0;
 }
+
+void
+cgroup_stats_gen_tail(json_gen *g)
+{
+  static const char *const empty_maps[] = { "blkio", "hugetlb", "intel_rdt" };
+  size_t i;
+
+  for (i = 0; i < sizeof empty_maps / sizeof empty_maps[0]; i++)
+    {
+      json_gen_key(g, empty_maps[i]);
+      json_gen_object_open(g);
+      json_gen_object_close(g);
+    }
+  json_gen_key(g, "network_interfaces");
+  json_gen_null(g);
+  json_gen_object_close(g);
+}

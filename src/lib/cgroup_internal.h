@@ -164,5 +164,9 @@ char *cgroup_read_str(const char *dir, const char *file);
 /* dir/file as a number (cgroup_parse_u64), 0 when missing. */
 uint64_t cgroup_read_u64(const char *dir, const char *file);
 void cgroup_sleep_us(long us);
+/* The end of the `events --stats` data object, the same for both drivers: blkio and hugetlb
+ * (empty: on this kind of host runc prints them empty too), intel_rdt, network_interfaces, and
+ * the closing brace. */
+void cgroup_stats_gen_tail(json_gen *g);
 
 #endif

@@ -587,20 +587,7 @@ v1_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err)
       gen_u64(g, "limit", limit == UINT64_MAX ? 0 : limit, true);
     }
   json_gen_object_close(g);
-  json_gen_key(g, "blkio");
-  json_gen_object_open(g);
-  json_gen_object_close(g);
-  /* hugetlb: one entry per page size; on hybrid hosts the controller may only exist in the
-   * cgroup2 tree, where it is not enabled for us: then the map is empty, as with runc. */
-  json_gen_key(g, "hugetlb");
-  json_gen_object_open(g);
-  json_gen_object_close(g);
-  json_gen_key(g, "intel_rdt");
-  json_gen_object_open(g);
-  json_gen_object_close(g);
-  json_gen_key(g, "network_interfaces");
-  json_gen_null(g);
-  json_gen_object_close(g);
+  cgroup_stats_gen_tail(g);
   return 0;
 }
 

@@ -522,18 +522,7 @@ v2_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err)
   pids_max = cgroup_read_u64(h->dir, "pids.max");
   gen_u64(g, "limit", pids_max == UINT64_MAX ? 0 : pids_max, true);
   json_gen_object_close(g);
-  json_gen_key(g, "blkio");
-  json_gen_object_open(g);
-  json_gen_object_close(g);
-  json_gen_key(g, "hugetlb");
-  json_gen_object_open(g);
-  json_gen_object_close(g);
-  json_gen_key(g, "intel_rdt");
-  json_gen_object_open(g);
-  json_gen_object_close(g);
-  json_gen_key(g, "network_interfaces");
-  json_gen_null(g);
-  json_gen_object_close(g);
+  cgroup_stats_gen_tail(g);
   return 0;
 }
 

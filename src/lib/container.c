@@ -954,25 +954,13 @@ isolazi_container_info_free(isolazi_container_info_t *list, size_t len)
 int
 container_wait_forwarding(pid_t pid, int pidfd, int *ret_status, isolazi_error_t *err)
 {
-  sigset_t all, old;
+  sigset_t old;
   cleanup_close int sfd = -1;
   int status = 0;
 
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  /* Faults must stay deliverable to ourselves. */
-  sigdelset(&all, SIGSEGV);
-  sigdelset(&all, SIGBUS);
-  sigdelset(&all, SIGILL);
-  sigdelset(&all, SIGFPE);
-  sigprocmask(SIG_BLOCK, &all, &old);
-  sfd = signalfd(-1, &all, SFD_CLOEXEC);
+  sfd = isolazi_signalfd_forwarding(&old, err);
   if (sfd < 0)
-    {
-      sigprocmask(SIG_SETMASK, &old, NULL);
-      return isolazi_error_errno(err, "signalfd");
-    }
+    return -1;
   for (;;)
     {
       struct pollfd pfds[2] = { { pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };

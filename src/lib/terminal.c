@@ -2,6 +2,7 @@
 #include "config.h"
 #include "terminal.h"
 #include "cleanup.h"
+#include "utils.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,7 +163,7 @@ isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolaz
 {
   struct termios saved;
   bool raw = false, stdin_open = true, master_open = true;
-  sigset_t all, old;
+  sigset_t old;
   cleanup_close int sfd = -1;
   char pending[4096];
   size_t pending_len = 0, pending_off = 0;
@@ -174,20 +175,11 @@ isolazi_terminal_relay(int master, pid_t pid, int pidfd, int *ret_status, isolaz
       close(master);
       return isolazi_error_errno(err, "make the pty master non-blocking");
     }
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  sigdelset(&all, SIGSEGV);
-  sigdelset(&all, SIGBUS);
-  sigdelset(&all, SIGILL);
-  sigdelset(&all, SIGFPE);
-  sigprocmask(SIG_BLOCK, &all, &old);
-  sfd = signalfd(-1, &all, SFD_CLOEXEC);
+  sfd = isolazi_signalfd_forwarding(&old, err);
   if (sfd < 0)
     {
-      sigprocmask(SIG_SETMASK, &old, NULL);
       close(master);
-      return isolazi_error_errno(err, "signalfd");
+      return -1;
     }
   if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0)
     {

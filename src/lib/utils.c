@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -419,4 +420,28 @@ isolazi_process_start_time(pid_t pid)
       return 0;
   }
   return strtoull(p + 1, NULL, 10);
+}
+
+int
+isolazi_signalfd_forwarding(sigset_t *old, isolazi_error_t *err)
+{
+  sigset_t all;
+  int fd;
+
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGFPE);
+  sigprocmask(SIG_BLOCK, &all, old);
+  fd = signalfd(-1, &all, SFD_CLOEXEC);
+  if (fd < 0)
+    {
+      int saved = errno;
+      sigprocmask(SIG_SETMASK, old, NULL);
+      return isolazi_error_set(err, saved, "signalfd");
+    }
+  return fd;
 }

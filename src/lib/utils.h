@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 #include "error.h"
 
@@ -52,6 +53,11 @@ char *isolazi_abspath(const char *path, isolazi_error_t *err);
 int isolazi_close_fds_from(int first, const int *keep, size_t nkeep, isolazi_error_t *err);
 /* Mark every fd >= first close-on-exec (for fds we must keep until exec). */
 int isolazi_cloexec_fds_from(int first, isolazi_error_t *err);
+
+/* Block every signal but SIGKILL/SIGSTOP and the synchronous faults (which must stay
+ * deliverable to ourselves), saving the old mask in *old, and return a signalfd that reads
+ * them: the loops that forward signals to a container process use it. */
+int isolazi_signalfd_forwarding(sigset_t *old, isolazi_error_t *err);
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22); guards
  * against pid reuse when a saved pid is signalled later.  0 if the process is gone. */
