@@ -218,8 +218,7 @@ isolazi_lsm_mount_data(const char *fstype, const char *data, const char *label)
       if (strcmp(fstype, labelled[i]) == 0)
         takes = true;
   /* An explicit context in the mount's options wins (the user asked for it). */
-  if (takes && data != NULL
-      && (strncmp(data, "context=", 8) == 0 || strstr(data, ",context=") != NULL))
+  if (takes && data != NULL && (strncmp(data, "context=", 8) == 0 || strstr(data, ",context=") != NULL))
     takes = false;
   if (!takes)
     return xstrdup(data);

@@ -718,7 +718,7 @@ typedef struct prepare_ctx
   int rootfd;
   const char *root_real;
   const isolazi_rootfs_options_t *o;
-  char *mountinfo; /* read once, for cgroup mounts */
+  char *mountinfo;         /* read once, for cgroup mounts */
   const char *mount_label; /* linux.mountLabel when SELinux is enabled, else NULL */
 } prepare_ctx_t;
 
@@ -805,8 +805,9 @@ do_bind(prepare_ctx_t *c, const char *source, const char *dest, const isolazi_mo
   if (target < 0)
     return isolazi_error_wrap(err, "bind `%s` on `%s`", source, dest);
   /* An idmapped tree comes ready from the runtime (userns.h says why); it is moved only once. */
-  tree = premade >= 0 ? dup(premade)
-                      : open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  tree = premade >= 0
+             ? dup(premade)
+             : open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (tree < 0)
     return isolazi_error_errno(err, "bind `%s` on `%s`: clone source", source, dest);
   /* Flags on the detached copy, before anyone can see it: "ro" etc. apply to the top mount only

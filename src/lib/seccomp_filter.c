@@ -17,47 +17,67 @@
 #include <unistd.h>
 
 const char *const isolazi_seccomp_actions[]
-    = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",        "SCMP_ACT_KILL",        "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP", NULL };
+    = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",  "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_LOG",   "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",         NULL };
 
 static const struct
 {
   const char *name;
   enum scmp_compare op;
 } ops[] = {
-  { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
-  { "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+  { "SCMP_CMP_NE", SCMP_CMP_NE },
+  { "SCMP_CMP_LT", SCMP_CMP_LT },
+  { "SCMP_CMP_LE", SCMP_CMP_LE },
+  { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+  { "SCMP_CMP_GE", SCMP_CMP_GE },
+  { "SCMP_CMP_GT", SCMP_CMP_GT },
   { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
 };
 
-const char *const isolazi_seccomp_operators[] = { "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+const char *const isolazi_seccomp_operators[] = { "SCMP_CMP_EQ", "SCMP_CMP_GE",        "SCMP_CMP_GT", "SCMP_CMP_LE",
                                                   "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE", NULL };
 
-#define ARCH(x) { "SCMP_ARCH_" #x, SCMP_ARCH_##x }
+#define ARCH(x)                                                                                                        \
+  {                                                                                                                    \
+    "SCMP_ARCH_" #x, SCMP_ARCH_##x                                                                                     \
+  }
 static const struct
 {
   const char *name;
   uint32_t arch;
 } arches[] = {
-  ARCH(X86),    ARCH(X86_64),    ARCH(X32),   ARCH(ARM),       ARCH(AARCH64), ARCH(MIPS),
-  ARCH(MIPS64), ARCH(MIPS64N32), ARCH(MIPSEL), ARCH(MIPSEL64), ARCH(MIPSEL64N32),
-  ARCH(PPC),    ARCH(PPC64),     ARCH(PPC64LE), ARCH(S390),    ARCH(S390X),   ARCH(PARISC),
-  ARCH(PARISC64), ARCH(RISCV64),
+  ARCH(X86),         ARCH(X86_64), ARCH(X32),      ARCH(ARM),         ARCH(AARCH64), ARCH(MIPS),  ARCH(MIPS64),
+  ARCH(MIPS64N32),   ARCH(MIPSEL), ARCH(MIPSEL64), ARCH(MIPSEL64N32), ARCH(PPC),     ARCH(PPC64), ARCH(PPC64LE),
+  ARCH(S390),        ARCH(S390X),  ARCH(PARISC),   ARCH(PARISC64),    ARCH(RISCV64),
 #ifdef SCMP_ARCH_LOONGARCH64
   ARCH(LOONGARCH64),
 #endif
 };
 #undef ARCH
 
-const char *const isolazi_seccomp_archs[]
-    = { "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",    "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",   "SCMP_ARCH_MIPS64N32",
-        "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64",
-        "SCMP_ARCH_PPC",     "SCMP_ARCH_PPC64",  "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_RISCV64",  "SCMP_ARCH_S390",
-        "SCMP_ARCH_S390X",   "SCMP_ARCH_X32",    "SCMP_ARCH_X86",      "SCMP_ARCH_X86_64",
+const char *const isolazi_seccomp_archs[] = { "SCMP_ARCH_AARCH64",
+                                              "SCMP_ARCH_ARM",
+                                              "SCMP_ARCH_MIPS",
+                                              "SCMP_ARCH_MIPS64",
+                                              "SCMP_ARCH_MIPS64N32",
+                                              "SCMP_ARCH_MIPSEL",
+                                              "SCMP_ARCH_MIPSEL64",
+                                              "SCMP_ARCH_MIPSEL64N32",
+                                              "SCMP_ARCH_PARISC",
+                                              "SCMP_ARCH_PARISC64",
+                                              "SCMP_ARCH_PPC",
+                                              "SCMP_ARCH_PPC64",
+                                              "SCMP_ARCH_PPC64LE",
+                                              "SCMP_ARCH_RISCV64",
+                                              "SCMP_ARCH_S390",
+                                              "SCMP_ARCH_S390X",
+                                              "SCMP_ARCH_X32",
+                                              "SCMP_ARCH_X86",
+                                              "SCMP_ARCH_X86_64",
 #ifdef SCMP_ARCH_LOONGARCH64
-        "SCMP_ARCH_LOONGARCH64",
+                                              "SCMP_ARCH_LOONGARCH64",
 #endif
-        NULL };
+                                              NULL };
 
 /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs libseccomp 2.6 (SCMP_FLTATR_CTL_WAITKILL). */
 static const struct
@@ -76,12 +96,12 @@ static const struct
 #endif
 };
 
-const char *const isolazi_seccomp_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-                                              "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+const char *const isolazi_seccomp_flags[]
+    = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
 #if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
-                                              "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 #endif
-                                              NULL };
+        NULL };
 
 /* ENOSYS for syscalls the profile does not know.  A block-by-default profile written before a
  * syscall existed returns EPERM for it, and libc takes EPERM as final: glibc >= 2.34 calls
@@ -182,8 +202,8 @@ isolazi_seccomp_flag_parse(const char *name, unsigned int *ret_flag)
 }
 
 int
-isolazi_seccomp_action_parse(const char *name, bool errno_present, uint32_t errno_ret, const char *where,
-                             uint32_t *ret, isolazi_error_t *err)
+isolazi_seccomp_action_parse(const char *name, bool errno_present, uint32_t errno_ret, const char *where, uint32_t *ret,
+                             isolazi_error_t *err)
 {
   uint32_t e = errno_present ? errno_ret : EPERM;
 

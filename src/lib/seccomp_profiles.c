@@ -28,66 +28,102 @@
   ((uint64_t)(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET                  \
               | CLONE_NEWCGROUP))
 
-static const char *const machine_calls[] = { "init_module", "finit_module", "delete_module", "create_module",
-                                             "kexec_load", "kexec_file_load", "reboot", "settimeofday",
-                                             "clock_settime", "clock_settime64", "clock_adjtime", "clock_adjtime64",
-                                             "stime", NULL };
+static const char *const machine_calls[] = {
+  "init_module",  "finit_module",  "delete_module",   "create_module", "kexec_load",      "kexec_file_load", "reboot",
+  "settimeofday", "clock_settime", "clock_settime64", "clock_adjtime", "clock_adjtime64", "stime",           NULL
+};
 
-static const char *const container_calls[]
-    = { "mount",       "umount",        "umount2",       "pivot_root",        "chroot",         "ptrace",
-        "process_vm_readv", "process_vm_writev", "kcmp", "bpf",               "perf_event_open", "setns",
-        "unshare",     "open_by_handle_at", "name_to_handle_at", "keyctl",   "add_key",        "request_key",
-        "sethostname", "setdomainname", "swapon",        "swapoff",           "acct",           "quotactl",
-        "quotactl_fd", "lookup_dcookie", "userfaultfd",  "fsopen",            "fsconfig",       "fsmount",
-        "fspick",      "move_mount",    "open_tree",     "mount_setattr",     "iopl",           "ioperm",
-        "get_kernel_syms", "query_module", "nfsservctl", "uselib",           "vm86",           "vm86old",
-        "_sysctl",     "syslog",        "vhangup",       "fanotify_init",     NULL };
+static const char *const container_calls[] = { "mount",
+                                               "umount",
+                                               "umount2",
+                                               "pivot_root",
+                                               "chroot",
+                                               "ptrace",
+                                               "process_vm_readv",
+                                               "process_vm_writev",
+                                               "kcmp",
+                                               "bpf",
+                                               "perf_event_open",
+                                               "setns",
+                                               "unshare",
+                                               "open_by_handle_at",
+                                               "name_to_handle_at",
+                                               "keyctl",
+                                               "add_key",
+                                               "request_key",
+                                               "sethostname",
+                                               "setdomainname",
+                                               "swapon",
+                                               "swapoff",
+                                               "acct",
+                                               "quotactl",
+                                               "quotactl_fd",
+                                               "lookup_dcookie",
+                                               "userfaultfd",
+                                               "fsopen",
+                                               "fsconfig",
+                                               "fsmount",
+                                               "fspick",
+                                               "move_mount",
+                                               "open_tree",
+                                               "mount_setattr",
+                                               "iopl",
+                                               "ioperm",
+                                               "get_kernel_syms",
+                                               "query_module",
+                                               "nfsservctl",
+                                               "uselib",
+                                               "vm86",
+                                               "vm86old",
+                                               "_sysctl",
+                                               "syslog",
+                                               "vhangup",
+                                               "fanotify_init",
+                                               NULL };
 
 static const char *const strict_allow[] = {
   /* files */
   "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2", "open",
-  "openat", "creat", "close", "close_range", "stat", "fstat", "lstat", "newfstatat", "fstatat64", "stat64",
-  "fstat64", "lstat64", "statx", "statfs", "fstatfs", "statfs64", "fstatfs64", "access", "faccessat", "faccessat2",
-  "lseek", "_llseek", "ioctl", "dup", "dup2", "dup3", "fcntl", "fcntl64", "flock", "fsync", "fdatasync",
-  "sync", "syncfs", "truncate", "ftruncate", "truncate64", "ftruncate64", "getdents", "getdents64", "getcwd",
-  "chdir", "fchdir", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "link", "linkat", "unlink",
-  "unlinkat", "symlink", "symlinkat", "readlink", "readlinkat", "chmod", "fchmod", "fchmodat", "chown", "fchown",
-  "lchown", "fchownat", "umask", "utime", "utimes", "utimensat", "futimesat", "sendfile", "sendfile64",
-  "splice", "tee", "copy_file_range", "fadvise64", "fallocate", "readahead", "memfd_create", "getxattr",
-  "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", "inotify_init", "inotify_init1",
-  "inotify_add_watch", "inotify_rm_watch", "pipe", "pipe2", "select", "_newselect", "pselect6",
-  "poll", "ppoll", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
-  "eventfd", "eventfd2", "signalfd", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+  "openat", "creat", "close", "close_range", "stat", "fstat", "lstat", "newfstatat", "fstatat64", "stat64", "fstat64",
+  "lstat64", "statx", "statfs", "fstatfs", "statfs64", "fstatfs64", "access", "faccessat", "faccessat2", "lseek",
+  "_llseek", "ioctl", "dup", "dup2", "dup3", "fcntl", "fcntl64", "flock", "fsync", "fdatasync", "sync", "syncfs",
+  "truncate", "ftruncate", "truncate64", "ftruncate64", "getdents", "getdents64", "getcwd", "chdir", "fchdir", "rename",
+  "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "link", "linkat", "unlink", "unlinkat", "symlink", "symlinkat",
+  "readlink", "readlinkat", "chmod", "fchmod", "fchmodat", "chown", "fchown", "lchown", "fchownat", "umask", "utime",
+  "utimes", "utimensat", "futimesat", "sendfile", "sendfile64", "splice", "tee", "copy_file_range", "fadvise64",
+  "fallocate", "readahead", "memfd_create", "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr",
+  "flistxattr", "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "pipe", "pipe2", "select",
+  "_newselect", "pselect6", "poll", "ppoll", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
+  "epoll_pwait2", "eventfd", "eventfd2", "signalfd", "signalfd4", "timerfd_create", "timerfd_settime",
+  "timerfd_gettime",
   /* memory */
   "brk", "mmap", "mmap2", "munmap", "mremap", "mprotect", "madvise", "msync", "mincore", "mlock", "munlock",
   "membarrier",
   /* signals */
   "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait",
-  "rt_sigqueueinfo", "rt_tgsigqueueinfo", "sigaltstack", "sigreturn", "kill", "tkill", "tgkill", "pause",
-  "alarm", "getitimer", "setitimer",
+  "rt_sigqueueinfo", "rt_tgsigqueueinfo", "sigaltstack", "sigreturn", "kill", "tkill", "tgkill", "pause", "alarm",
+  "getitimer", "setitimer",
   /* processes and identity */
-  "execve", "execveat", "fork", "vfork", "wait4", "waitid", "exit", "exit_group", "getpid", "getppid",
-  "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "getuid32",
-  "geteuid32", "getgid32", "getegid32", "getgroups32", "setuid", "setgid", "setresuid", "setresgid",
-  "setreuid", "setregid", "setgroups", "setfsuid", "setfsgid", "capget", "capset", "getpgrp", "getpgid",
-  "setpgid", "getsid", "setsid", "getpriority", "setpriority", "getrlimit", "ugetrlimit", "setrlimit",
-  "prlimit64", "getrusage", "prctl", "arch_prctl", "set_tid_address", "set_robust_list", "get_robust_list",
-  "futex", "futex_time64", "rseq", "sched_yield", "sched_getaffinity", "sched_setaffinity", "sched_getparam",
-  "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min", "getrandom", "uname", "sysinfo",
-  "times", "personality", "getcpu",
+  "execve", "execveat", "fork", "vfork", "wait4", "waitid", "exit", "exit_group", "getpid", "getppid", "gettid",
+  "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "getuid32", "geteuid32", "getgid32",
+  "getegid32", "getgroups32", "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setgroups",
+  "setfsuid", "setfsgid", "capget", "capset", "getpgrp", "getpgid", "setpgid", "getsid", "setsid", "getpriority",
+  "setpriority", "getrlimit", "ugetrlimit", "setrlimit", "prlimit64", "getrusage", "prctl", "arch_prctl",
+  "set_tid_address", "set_robust_list", "get_robust_list", "futex", "futex_time64", "rseq", "sched_yield",
+  "sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_getscheduler", "sched_get_priority_max",
+  "sched_get_priority_min", "getrandom", "uname", "sysinfo", "times", "personality", "getcpu",
   /* time */
   "time", "gettimeofday", "clock_gettime", "clock_gettime64", "clock_getres", "clock_nanosleep",
   "clock_nanosleep_time64", "nanosleep",
   /* sockets */
-  "socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "sendto", "recvfrom", "sendmsg",
-  "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "getsockname", "getpeername", "setsockopt", "getsockopt",
-  NULL
+  "socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "sendto", "recvfrom", "sendmsg", "recvmsg",
+  "sendmmsg", "recvmmsg", "shutdown", "getsockname", "getpeername", "setsockopt", "getsockopt", NULL
 };
 
 /* Syscalls newer than the strict list that libc may try first: ENOSYS, so that it falls back
    (the automatic stubs only cover numbers above the highest named one). */
-static const char *const strict_enosys[] = { "openat2", "pidfd_getfd", "process_madvise", "pidfd_open",
-                                             "pidfd_send_signal", NULL };
+static const char *const strict_enosys[]
+    = { "openat2", "pidfd_getfd", "process_madvise", "pidfd_open", "pidfd_send_signal", NULL };
 
 static char **
 strv_dup(const char *const *v, size_t *ret_len)
@@ -153,8 +189,8 @@ new_profile(const char *default_action)
       s->default_errno_ret = EPERM;
       s->default_errno_ret_present = true;
     }
-  /* The compat architectures of the host, as docker lists them: a 32-bit binary must not slip
-     past a filter written for 64-bit syscall numbers. */
+    /* The compat architectures of the host, as docker lists them: a 32-bit binary must not slip
+       past a filter written for 64-bit syscall numbers. */
 #if defined(__x86_64__) || defined(__aarch64__)
   s->architectures = strv_dup(archs, &s->architectures_len);
 #endif
@@ -166,8 +202,8 @@ isolazi_seccomp_profile(const char *name, oci_seccomp **ret, isolazi_error_t *er
 {
   static const char *const clone3[] = { "clone3", NULL };
   static const char *const clone[] = { "clone", NULL };
-  static const uint64_t ns_flags[] = { CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
-                                       CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
+  static const uint64_t ns_flags[]
+      = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
   oci_seccomp *s;
   oci_seccomp_syscall *sc;
   size_t i;

@@ -56,11 +56,11 @@ isolazi_userns_mappings_check(const oci_id_mapping *m, size_t n, const char *wha
       /* The kernel wants first + count to stay below 2^32 (map_write: "extent.first +
          extent.count <= extent.first" is rejected as wrapping). */
       if ((uint64_t)m[i].container_id + m[i].size > UINT32_MAX)
-        return isolazi_error_set(err, 0, "%s[%zu]: containerID %" PRIu32 " + size %" PRIu32 " passes 4294967295",
-                                 what, i, m[i].container_id, m[i].size);
+        return isolazi_error_set(err, 0, "%s[%zu]: containerID %" PRIu32 " + size %" PRIu32 " passes 4294967295", what,
+                                 i, m[i].container_id, m[i].size);
       if ((uint64_t)m[i].host_id + m[i].size > UINT32_MAX)
-        return isolazi_error_set(err, 0, "%s[%zu]: hostID %" PRIu32 " + size %" PRIu32 " passes 4294967295",
-                                 what, i, m[i].host_id, m[i].size);
+        return isolazi_error_set(err, 0, "%s[%zu]: hostID %" PRIu32 " + size %" PRIu32 " passes 4294967295", what, i,
+                                 m[i].host_id, m[i].size);
       for (j = 0; j < i; j++)
         {
           if (ranges_overlap(m[i].container_id, m[i].size, m[j].container_id, m[j].size))
@@ -195,8 +195,10 @@ isolazi_userns_config_check(const oci_config *cfg, const isolazi_ns_plan_t *plan
       if (!isolazi_userns_mount_is_idmapped(m, NULL))
         continue;
       if (!is_bind(m))
-        return isolazi_error_set(err, 0, "config.json: mounts[%zu]: idmapped mounts are only supported for bind "
-                                 "mounts", i);
+        return isolazi_error_set(err, 0,
+                                 "config.json: mounts[%zu]: idmapped mounts are only supported for bind "
+                                 "mounts",
+                                 i);
       if (m->uid_mappings_len == 0 && m->gid_mappings_len == 0)
         {
           if (!new_userns)
@@ -207,8 +209,10 @@ isolazi_userns_config_check(const oci_config *cfg, const isolazi_ns_plan_t *plan
           continue;
         }
       if (m->uid_mappings_len == 0 || m->gid_mappings_len == 0)
-        return isolazi_error_set(err, 0, "config.json: mounts[%zu].%s: an idmapped mount needs both uid and "
-                                 "gid mappings", i, m->uid_mappings_len == 0 ? "uidMappings" : "gidMappings");
+        return isolazi_error_set(err, 0,
+                                 "config.json: mounts[%zu].%s: an idmapped mount needs both uid and "
+                                 "gid mappings",
+                                 i, m->uid_mappings_len == 0 ? "uidMappings" : "gidMappings");
       snprintf(what, sizeof what, "mounts[%zu].uidMappings", i);
       if (isolazi_userns_mappings_check(m->uid_mappings, m->uid_mappings_len, what, err) < 0)
         return isolazi_error_wrap(err, "config.json");
@@ -274,7 +278,8 @@ run_helper(const char *helper, pid_t pid, const oci_id_mapping *m, size_t n, con
     }
   isolazi_userns_argv_free(argv);
   close(pipefd[1]);
-  while (len < sizeof out - 1 && ((r = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
+  while (len < sizeof out - 1
+         && ((r = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0 || (r < 0 && errno == EINTR)))
     if (r > 0)
       len += (size_t)r;
   out[len] = '\0';
@@ -426,11 +431,11 @@ make_tree(const oci_config *cfg, size_t i, isolazi_error_t *err)
   if (m->source == NULL)
     return isolazi_error_set(err, EINVAL, "mounts[%zu]: bind mount on `%s` needs a source", i, dest);
   if (m->uid_mappings_len > 0)
-    userns = isolazi_userns_open_mapped(m->uid_mappings, m->uid_mappings_len, m->gid_mappings, m->gid_mappings_len,
-                                        err);
+    userns
+        = isolazi_userns_open_mapped(m->uid_mappings, m->uid_mappings_len, m->gid_mappings, m->gid_mappings_len, err);
   else
-    userns = isolazi_userns_open_mapped(l->uid_mappings, l->uid_mappings_len, l->gid_mappings, l->gid_mappings_len,
-                                        err);
+    userns
+        = isolazi_userns_open_mapped(l->uid_mappings, l->uid_mappings_len, l->gid_mappings, l->gid_mappings_len, err);
   if (userns < 0)
     return isolazi_error_wrap(err, "mount `%s` on `%s` (mounts[%zu])", m->source, dest, i);
   tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,

@@ -192,7 +192,7 @@ test_plan(void)
   tap_ok(plan_of("{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/run/l.sock\","
                  "\"syscalls\":[{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_NOTIFY\"}]}}",
                  &p, &m4)
-             == 0
+                 == 0
              && p.notify,
          "NOTIFY with a listenerPath");
   isolazi_seccomp_plan_release(&p);
@@ -245,10 +245,10 @@ test_errors(void)
 static void
 test_process_state(void)
 {
-  cleanup_free char *doc
-      = isolazi_seccomp_process_state_json(4242, "meta \"x\"", "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\","
-                                                               "\"status\":\"created\",\"pid\":4242,"
-                                                               "\"bundle\":\"/b\"}\n");
+  cleanup_free char *doc = isolazi_seccomp_process_state_json(4242, "meta \"x\"",
+                                                              "{\"ociVersion\":\"1.2.0\",\"id\":\"c1\","
+                                                              "\"status\":\"created\",\"pid\":4242,"
+                                                              "\"bundle\":\"/b\"}\n");
   cleanup_free char *perr = NULL;
   json_value *v = doc != NULL ? json_parse(doc, strlen(doc), &perr) : NULL;
   const json_value *fds, *st;
@@ -286,8 +286,7 @@ test_profiles(void)
       tap_ok(isolazi_seccomp_profile(names[i], &s, &err) == 0 && s != NULL, "profile %s", names[i]);
       if (s == NULL)
         continue;
-      tap_ok(isolazi_seccomp_plan_build(s, &p, &err) == 0, "profile %s builds: %s", names[i],
-             err.msg ? err.msg : "");
+      tap_ok(isolazi_seccomp_plan_build(s, &p, &err) == 0, "profile %s builds: %s", names[i], err.msg ? err.msg : "");
       r = find_rule(&p, "kexec_load", 0);
       if (strcmp(names[i], "strict") == 0)
         tap_ok(r == NULL && p.default_action == SCMP_ACT_ERRNO(EPERM) && find_rule(&p, "execve", 0) != NULL

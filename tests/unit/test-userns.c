@@ -163,11 +163,11 @@ config_check(const char *json, char **ret_msg)
   return r;
 }
 
-#define BASE "{\"ociVersion\":\"1.0.2\",\"process\":{\"cwd\":\"/\",\"args\":[\"sh\"]},\"root\":{\"path\":\"rootfs\"},"
-#define NS_USER "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}]"
+#define BASE      "{\"ociVersion\":\"1.0.2\",\"process\":{\"cwd\":\"/\",\"args\":[\"sh\"]},\"root\":{\"path\":\"rootfs\"},"
+#define NS_USER   "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"user\"}]"
 #define NS_NOUSER "\"namespaces\":[{\"type\":\"mount\"}]"
 #define MAPS                                                                                                           \
-  "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"                                           \
+  "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"                                            \
   "\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]"
 
 static void
@@ -208,9 +208,10 @@ test_config_check(void)
            "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}]}",
       "config.json: mounts[0].gidMappings: an idmapped mount needs both uid and gid mappings",
       "mount uid mappings without gid mappings" },
-    { BASE "\"linux\":{" NS_NOUSER "},\"mounts\":[{\"destination\":\"/m\",\"source\":\"/tmp\",\"options\":[\"bind\"],"
-           "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":10},{\"containerID\":5,\"hostID\":50,\"size\":1}],"
-           "\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}]}",
+    { BASE
+      "\"linux\":{" NS_NOUSER "},\"mounts\":[{\"destination\":\"/m\",\"source\":\"/tmp\",\"options\":[\"bind\"],"
+      "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":10},{\"containerID\":5,\"hostID\":50,\"size\":1}],"
+      "\"gidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}]}",
       "config.json: mounts[0].uidMappings[1]: containerID range overlaps mounts[0].uidMappings[0]",
       "overlapping mount mappings" },
     { BASE "\"linux\":{" NS_NOUSER "},\"mounts\":[{\"destination\":\"/m\",\"source\":\"/tmp\",\"options\":[\"bind\"],"
@@ -260,7 +261,8 @@ static void
 test_ns_flags(void)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  oci_namespace new_ns[] = { { "mount", NULL }, { "pid", NULL }, { "uts", NULL }, { "user", NULL }, { "cgroup", NULL } };
+  oci_namespace new_ns[]
+      = { { "mount", NULL }, { "pid", NULL }, { "uts", NULL }, { "user", NULL }, { "cgroup", NULL } };
   oci_namespace joined[]
       = { { "mount", NULL }, { "pid", "/proc/1/ns/pid" }, { "uts", NULL }, { "user", "/proc/1/ns/user" } };
   oci_namespace joined_newpid[] = { { "mount", NULL }, { "pid", NULL }, { "user", "/proc/1/ns/user" } };
