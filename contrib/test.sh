@@ -75,6 +75,9 @@ step "build in the repo"
 ./configure -q
 make -j"$JOBS"
 
+step "make check-format (clang-format, the repo's .clang-format)"
+make check-format || fail_step "check-format"
+
 step "make check (unit tests)"
 make -j"$JOBS" check || fail_step "make check"
 count_trs "$SRC"
