@@ -1668,3 +1668,25 @@ cgroup_stats_gen_tail(json_gen *g)
   json_gen_null(g);
   json_gen_object_close(g);
 }
+
+void
+cgroup_stats_gen_flat(json_gen *g, const char *text)
+{
+  const char *line = text;
+
+  while (line != NULL && *line)
+    {
+      const char *sp = strchr(line, ' ');
+      const char *eol = strchr(line, '\n');
+      uint64_t v;
+      if (sp != NULL && (eol == NULL || sp < eol) && cgroup_parse_u64(sp + 1, &v))
+        {
+          cleanup_free char *k = strndup(line, (size_t)(sp - line));
+          if (k == NULL)
+            abort();
+          json_gen_key(g, k);
+          json_gen_uint64(g, v);
+        }
+      line = eol ? eol + 1 : NULL;
+    }
+}

@@ -168,5 +168,7 @@ void cgroup_sleep_us(long us);
  * (empty: on this kind of host runc prints them empty too), intel_rdt, network_interfaces, and
  * the closing brace. */
 void cgroup_stats_gen_tail(json_gen *g);
+/* Every "key value" line of a flat cgroup file as a JSON member (memory.stat -> "raw"). */
+void cgroup_stats_gen_flat(json_gen *g, const char *text);
 
 #endif

@@ -442,29 +442,6 @@ gen_u64_array(json_gen *g, const char *key, const uint64_t *v, size_t n)
   json_gen_array_close(g);
 }
 
-/* Every "key value" line as a JSON member (memory.stat -> "raw"). */
-static void
-gen_flat(json_gen *g, const char *text)
-{
-  const char *line = text;
-
-  while (line != NULL && *line)
-    {
-      const char *sp = strchr(line, ' ');
-      const char *eol = strchr(line, '\n');
-      uint64_t v;
-      if (sp != NULL && (eol == NULL || sp < eol) && cgroup_parse_u64(sp + 1, &v))
-        {
-          cleanup_free char *k = strndup(line, (size_t)(sp - line));
-          if (k == NULL)
-            abort();
-          json_gen_key(g, k);
-          json_gen_uint64(g, v);
-        }
-      line = eol ? eol + 1 : NULL;
-    }
-}
-
 /* usage/swap/kernel/kernelTCP: {limit, usage, max, failcnt} from <prefix>.{limit_in_bytes,...}. */
 static void
 gen_mem_entry(json_gen *g, const char *key, const char *dir, const char *prefix)
@@ -562,7 +539,7 @@ v1_stats_memory(const isolazi_cgroup_t *cg, json_gen *g)
         {
           json_gen_key(g, "raw");
           json_gen_object_open(g);
-          gen_flat(g, stat);
+          cgroup_stats_gen_flat(g, stat);
           json_gen_object_close(g);
         }
     }

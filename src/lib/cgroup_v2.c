@@ -408,28 +408,6 @@ gen_u64(json_gen *g, const char *key, uint64_t v, bool omitempty)
 }
 
 static void
-gen_flat(json_gen *g, const char *text)
-{
-  const char *line = text;
-
-  while (line != NULL && *line)
-    {
-      const char *sp = strchr(line, ' ');
-      const char *eol = strchr(line, '\n');
-      uint64_t v;
-      if (sp != NULL && (eol == NULL || sp < eol) && cgroup_parse_u64(sp + 1, &v))
-        {
-          cleanup_free char *k = strndup(line, (size_t)(sp - line));
-          if (k == NULL)
-            abort();
-          json_gen_key(g, k);
-          json_gen_uint64(g, v);
-        }
-      line = eol ? eol + 1 : NULL;
-    }
-}
-
-static void
 gen_entry(json_gen *g, const char *key, uint64_t limit, uint64_t usage, uint64_t max, uint64_t failcnt)
 {
   json_gen_key(g, key);
@@ -511,7 +489,7 @@ v2_stats(const isolazi_cgroup_t *cg, json_gen *g, isolazi_error_t *err)
     {
       json_gen_key(g, "raw");
       json_gen_object_open(g);
-      gen_flat(g, mem);
+      cgroup_stats_gen_flat(g, mem);
       json_gen_object_close(g);
     }
   json_gen_object_close(g);
