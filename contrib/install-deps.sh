@@ -7,7 +7,8 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential autoconf automake pkg-config git ca-certificates
-	libyajl-dev libseccomp-dev libcap-dev libselinux1-dev go-md2man
+	libyajl-dev libseccomp-dev libcap-dev libselinux1-dev libsystemd-dev go-md2man
+	libcurl4-openssl-dev libarchive-dev libssl-dev libzstd-dev
 	clang clang-format libclang-rt-14-dev
 	# tests
 	bats jq busybox-static runc crun iproute2 util-linux libcap2-bin shellcheck
@@ -16,6 +17,10 @@ PACKAGES=(
 	qemu-system-x86 bash-static cpio
 	# client integration tests (podman.bats, containerd.bats)
 	podman conmon containerd docker-registry skopeo umoci catatonit
+	# isolazi-pull tests (registry auth, zstd layers, malicious layers)
+	apache2-utils zstd python3
+	# isolazi-vm (guest disk images)
+	erofs-utils e2fsprogs
 	# benchmark
 	time linux-perf hyperfine
 )

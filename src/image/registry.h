@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The registry API v2 client (libcurl): token and Basic auth, manifests, blobs with resume,
+ * retries and parallel downloads.  It never prints: progress goes to a callback.
+ * Owner: registry.c. */
+#ifndef ISOLAZI_IMAGE_REGISTRY_H
+#define ISOLAZI_IMAGE_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+#include "reference.h"
+
+/* Progress of one blob: done and total bytes (total -1 when unknown); called often, from the
+ * calling thread. */
+typedef void (*isolazi_registry_progress_fn)(void *data, const char *digest, int64_t done, int64_t total);
+
+typedef struct isolazi_registry_opts
+{
+  bool tls_verify;          /* false: accept any certificate, and plain HTTP */
+  const char *auth_file;    /* NULL: isolazi_auth_lookup's default search */
+  const char *username;     /* explicit --creds; NULL: from the auth file */
+  const char *password;
+  int parallel;             /* concurrent blob downloads (0: 4) */
+  int max_retries;          /* per request, for 429, 5xx and cut transfers (0: 5) */
+  long retry_base_ms;       /* first backoff (0: 200 ms), doubled each time, Retry-After honoured */
+  isolazi_registry_progress_fn progress;
+  void *progress_data;
+} isolazi_registry_opts_t;
+
+typedef struct isolazi_registry isolazi_registry_t;
+
+/* A client for the reference's registry and repository.  No network traffic yet. */
+isolazi_registry_t *isolazi_registry_new(const isolazi_image_ref_t *ref, const isolazi_registry_opts_t *opts,
+                                         isolazi_error_t *err);
+void isolazi_registry_free(isolazi_registry_t *r);
+
+/* GET /v2/<path>/manifests/<reference> (a tag or a digest), accepting OCI index and manifest
+ * and Docker manifest list and schema2.  ret_media_type: the document's mediaType, else the
+ * Content-Type.  ret_digest: the digest of the bytes received; when `reference` is a digest the
+ * body must match it (else an error).  Bodies over max_size are refused. */
+int isolazi_registry_get_manifest(isolazi_registry_t *r, const char *reference, size_t max_size, char **ret_body,
+                                  size_t *ret_len, char **ret_media_type, char **ret_digest, isolazi_error_t *err);
+
+/* One blob to download into fd (opened read-write by the store, locked, positioned anywhere).
+ * The bytes already in fd are kept when they are a prefix of the blob: they are hashed and the
+ * download resumes with a Range request.  On success fd holds exactly the blob, whose size and
+ * digest were checked.  On a digest or size mismatch fd is truncated to 0. */
+typedef struct isolazi_blob_fetch
+{
+  const char *digest;
+  int64_t size; /* from the descriptor; -1 when unknown */
+  int fd;
+  int result;            /* out: 0 or -1 */
+  isolazi_error_t error; /* out: set when result is -1 */
+} isolazi_blob_fetch_t;
+
+/* Download every item, `parallel` at a time (curl multi).  Returns 0 when all succeeded, else
+ * -1 with err describing the first failure (each item has its own result and error). */
+int isolazi_registry_fetch_blobs(isolazi_registry_t *r, isolazi_blob_fetch_t *items, size_t n, isolazi_error_t *err);
+
+/* Small blobs (image configs) into memory, verified. */
+int isolazi_registry_get_blob(isolazi_registry_t *r, const char *digest, size_t max_size, char **ret_body,
+                              size_t *ret_len, isolazi_error_t *err);
+
+/* Check credentials against the registry host (GET /v2/, following the token flow): what
+ * `login` does before it stores them. */
+int isolazi_registry_check_login(const char *host, const char *username, const char *password,
+                                 const isolazi_registry_opts_t *opts, isolazi_error_t *err);
+
+#endif
