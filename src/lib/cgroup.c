@@ -545,8 +545,10 @@ isolazi_cgroup_free(isolazi_cgroup_t *cg)
     return;
   if (cg->v2_fd >= 0)
     (void)close(cg->v2_fd);
+  cgroup_sd_drop_placeholder(cg);
   hiers_free(cg);
   free(cg->path);
+  free(cg->sd_unit);
   free(cg);
 }
 
@@ -897,6 +899,7 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
   cleanup_cgroup isolazi_cgroup_t *cg = NULL;
   cleanup_free char *proc_cgroup = NULL;
   cleanup_free char *clean = NULL;
+  cleanup_free char *sd_path = NULL;
   cgroup_writes_t w = { NULL, 0, 0 };
   const cgroup_host_t *host = NULL;
   isolazi_cgroup_mode_t mode;
@@ -904,16 +907,6 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
   size_t i;
   int r;
 
-  if (cfg->systemd)
-    {
-      struct stat st;
-      if (stat("/run/systemd/system", &st) < 0 || !S_ISDIR(st.st_mode))
-        return isolazi_error_take(err, ENOENT,
-                                  xstrdup("systemd cgroup driver: systemd is not running (no `/run/systemd/system`); "
-                                          "drop --systemd-cgroup"));
-      return isolazi_error_take(err, ENOTSUP,
-                                xstrdup("systemd cgroup driver: not implemented yet; drop --systemd-cgroup"));
-    }
   if (isolazi_cgroup_mode(&mode, err) < 0)
     return -1;
   if (mode != ISOLAZI_CGROUP_V2 && load_host(&host, err) < 0)
@@ -923,8 +916,12 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
                : mode == ISOLAZI_CGROUP_V2           ? CGROUP_ROOT
                                                      : CGROUP_UNIFIED;
 
+  cg = cgroup_new(mode);
+  /* systemd: the unit's cgroup, the same absolute path in every hierarchy. */
+  if (cfg->systemd && cgroup_sd_start(cg, cfg, &sd_path, err) < 0)
+    return -1;
   /* Only a relative path needs our own cgroup. */
-  clean = cgroup_clean_path(cfg->cgroups_path ? cfg->cgroups_path : "");
+  clean = cgroup_clean_path(sd_path ? sd_path : cfg->cgroups_path ? cfg->cgroups_path : "");
   if (clean[0] != '/')
     {
       cleanup_free char *f
@@ -932,11 +929,12 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
       if (isolazi_read_file(f, &proc_cgroup, NULL, err) < 0)
         return -1;
     }
-  cg = cgroup_new(mode);
   {
     cgroup_host_t none = { NULL, 0, NULL };
-    if (cgroup_plan_dirs(mode, host ? host : &none, v2_mount, proc_cgroup, cfg->cgroups_path, cfg->id, cg, err) < 0)
-      return -1;
+    if (cgroup_plan_dirs(mode, host ? host : &none, v2_mount, proc_cgroup, sd_path ? sd_path : cfg->cgroups_path,
+                         cfg->id, cg, err)
+        < 0)
+      goto fail;
   }
 
   for (i = 0; i < cg->n_hiers; i++)
@@ -944,7 +942,7 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
       {
         /* Rootless and the cgroup tree is not delegated to us: run without a cgroup, as runc
            does for rootless containers when no resources are asked for. */
-        if (geteuid() != 0 && (err->code == EACCES || err->code == EPERM || err->code == EROFS))
+        if (geteuid() != 0 && !cfg->systemd && (err->code == EACCES || err->code == EPERM || err->code == EROFS))
           {
             isolazi_error_t e = ISOLAZI_ERROR_INIT;
             isolazi_debug("cgroup: rootless and `%s` is not delegated to uid %u (%s): no cgroup", cg->hiers[i].dir,
@@ -994,7 +992,7 @@ isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret
           && cgroup_v2_devices_attach(cg->v2_fd, cfg->resources->devices, cfg->resources->devices_len, err) < 0)
         goto fail;
     }
-  isolazi_debug("cgroup %s created (%s)", cg->path, isolazi_cgroup_mode_name(mode));
+  isolazi_debug("cgroup %s created (%s%s)", cg->path, isolazi_cgroup_mode_name(mode), cg->sd_unit ? ", systemd" : "");
   *ret = steal_pointer(&cg);
   return 0;
 
@@ -1003,6 +1001,9 @@ fail:
     isolazi_error_t e = ISOLAZI_ERROR_INIT;
     if (remove_all(cg, &e) < 0)
       isolazi_debug("clean up cgroup after failure: %s", e.msg);
+    isolazi_error_release(&e);
+    if (cgroup_sd_stop(cg, &e) < 0)
+      isolazi_debug("clean up the systemd unit after failure: %s", e.msg);
     isolazi_error_release(&e);
   }
   return -1;
@@ -1135,10 +1136,36 @@ isolazi_cgroup_kill(const isolazi_cgroup_t *cg, int sig, isolazi_error_t *err)
   return driver_of(cg)->kill(cg, sig, err);
 }
 
+void
+isolazi_cgroup_placed(isolazi_cgroup_t *cg)
+{
+  if (cg != NULL)
+    cgroup_sd_drop_placeholder(cg);
+}
+
 int
 isolazi_cgroup_destroy(isolazi_cgroup_t *cg, isolazi_error_t *err)
 {
-  return remove_all(cg, err);
+  isolazi_error_t e = ISOLAZI_ERROR_INIT;
+  int r;
+
+  if (cg->sd_unit == NULL)
+    return remove_all(cg, err);
+  /* systemd removes the unit's cgroup when the unit stops (it kills what is left first);
+   * what we made ourselves (a v1 hierarchy systemd does not manage) goes as usual. */
+  r = cgroup_sd_stop(cg, err);
+  if (r < 0)
+    {
+      /* No systemd to ask: remove the directories ourselves rather than leave them. */
+      size_t i;
+      for (i = 0; i < cg->n_hiers; i++)
+        if (cg->hiers[i].created == NULL)
+          cg->hiers[i].created = xstrdup(cg->hiers[i].dir);
+    }
+  if (remove_all(cg, r < 0 ? &e : err) < 0 && r == 0)
+    r = -1;
+  isolazi_error_release(&e);
+  return r;
 }
 
 int
@@ -1182,6 +1209,10 @@ isolazi_cgroup_update(const isolazi_cgroup_t *cg, const oci_resources *r, isolaz
   int ret;
 
   if (r->memory != NULL && check_memory_usage(cg, r->memory, err) < 0)
+    return -1;
+  /* systemd first, as runc does: it rewrites its own files when a property changes, so the
+   * exact values follow. */
+  if (cg->sd_unit != NULL && cgroup_sd_update(cg, r, err) < 0)
     return -1;
   if (cg->mode == ISOLAZI_CGROUP_V2)
     ret = cgroup_v2_plan(r, &w, err);
@@ -1552,6 +1583,16 @@ isolazi_cgroup_to_json(const isolazi_cgroup_t *cg, json_gen *g)
       json_gen_object_close(g);
     }
   json_gen_array_close(g);
+  if (cg->sd_unit != NULL)
+    {
+      json_gen_key(g, "systemd");
+      json_gen_object_open(g);
+      json_gen_key(g, "unit");
+      json_gen_string(g, cg->sd_unit);
+      json_gen_key(g, "user");
+      json_gen_bool(g, cg->sd_user);
+      json_gen_object_close(g);
+    }
   json_gen_object_close(g);
 }
 
@@ -1571,7 +1612,7 @@ int
 isolazi_cgroup_from_json(const json_value *v, isolazi_cgroup_t **ret, isolazi_error_t *err)
 {
   cleanup_cgroup isolazi_cgroup_t *cg = NULL;
-  const json_value *hs;
+  const json_value *hs, *sd;
   const char *mode_s, *path;
   isolazi_cgroup_mode_t mode;
   size_t i;
@@ -1607,6 +1648,17 @@ isolazi_cgroup_from_json(const json_value *v, isolazi_cgroup_t **ret, isolazi_er
       h = hier_add(cg, name);
       h->dir = xstrdup(dir);
       h->created = xstrdup(created);
+    }
+  sd = json_object_get(v, "systemd");
+  if (sd != NULL && json_typeof(sd) != JSON_NULL)
+    {
+      const char *unit = json_get_string(json_object_get(sd, "unit"));
+      bool user = false;
+      if (unit == NULL || *unit == '\0' || strchr(unit, '/') != NULL)
+        return isolazi_error_set(err, EINVAL, "load cgroup: systemd.unit: expected a unit name");
+      (void)json_get_bool(json_object_get(sd, "user"), &user);
+      cg->sd_unit = xstrdup(unit);
+      cg->sd_user = user;
     }
   open_v2_fd(cg);
   *ret = steal_pointer(&cg);

@@ -33,8 +33,14 @@ typedef struct isolazi_cgroup_config
 } isolazi_cgroup_config_t;
 
 /* Create the container's cgroup in every hierarchy in use and apply the resources.  On failure
- * nothing is left behind.  With systemd and no systemd running, a clear error. */
+ * nothing is left behind.  With `systemd` (cgroup_systemd.c): a transient unit from
+ * linux.cgroupsPath ("slice:prefix:name"), or a clear error when systemd cannot be reached. */
 int isolazi_cgroup_create(const isolazi_cgroup_config_t *cfg, isolazi_cgroup_t **ret, isolazi_error_t *err);
+
+/* The container's first process is in the cgroup: under the systemd driver the process that
+ * held the new scope until then goes.  Call it right after the clone; nothing to do otherwise,
+ * and accepts NULL. */
+void isolazi_cgroup_placed(isolazi_cgroup_t *cg);
 
 /* An O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when there is
  * none (pure v1).  Owned by the cgroup object. */
@@ -88,7 +94,8 @@ int isolazi_cgroup_oom_check(isolazi_cgroup_oom_t *o, unsigned int *ret_kills, b
 void isolazi_cgroup_oom_free(isolazi_cgroup_oom_t *o);
 
 /* Remove the cgroup directories; processes still inside are killed first (SIGKILL) and waited
- * for, bounded.  A cgroup already gone is not an error. */
+ * for, bounded.  A cgroup already gone is not an error.  Under systemd: stop the unit (systemd
+ * removes its cgroup), then remove what we made ourselves. */
 int isolazi_cgroup_destroy(isolazi_cgroup_t *cg, isolazi_error_t *err);
 
 /* The path the container sees as its cgroup (e.g. "/isolazi/ID"): the cgroup2 one on hybrid

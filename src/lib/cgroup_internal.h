@@ -26,6 +26,10 @@ struct isolazi_cgroup
   cgroup_hier_t *hiers;
   size_t n_hiers;
   int v2_fd; /* O_DIRECTORY fd of the cgroup2 directory, -1 when none */
+  /* The systemd driver (cgroup_systemd.c); sd_unit is NULL under the cgroupfs drivers. */
+  char *sd_unit;        /* "isolazi-ID.scope", or a slice unit */
+  bool sd_user;         /* the user manager's bus (rootless) rather than the system one */
+  pid_t sd_placeholder; /* the process holding a new scope until the container init is in it, 0 when none */
 };
 
 /* A v1 hierarchy as mounted (from /proc/self/mountinfo). */
@@ -170,5 +174,75 @@ void cgroup_sleep_us(long us);
 void cgroup_stats_gen_tail(json_gen *g);
 /* Every "key value" line of a flat cgroup file as a JSON member (memory.stat -> "raw"). */
 void cgroup_stats_gen_flat(json_gen *g, const char *text);
+
+/* ---- the systemd driver (cgroup_systemd.c) ----
+ * As runc's: systemd owns the unit (a transient scope with Delegate=yes, or a slice), its
+ * cgroup and the resource properties it knows; everything else goes through the file drivers
+ * above on the unit's cgroup. */
+
+/* linux.cgroupsPath under --systemd-cgroup, decided. */
+typedef struct cgroup_sd_unit
+{
+  char *slice; /* the parent slice ("system.slice") */
+  char *unit;  /* "PREFIX-NAME.scope", "NAME.scope", or NAME itself when it ends in ".slice" */
+  char *path;  /* the unit's cgroup below the manager's own ("/system.slice/isolazi-c1.scope") */
+  bool is_slice;
+} cgroup_sd_unit_t;
+
+/* systemd's slice naming: "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice", "-.slice" -> "/". */
+int cgroup_sd_expand_slice(const char *slice, char **ret, isolazi_error_t *err);
+/* "slice:prefix:name", or when empty runc's default with our name: the slice is system.slice
+ * (user.slice for `rootless`), the prefix "isolazi", the name the container id. */
+int cgroup_sd_parse_path(const char *cgroups_path, const char *id, bool rootless, cgroup_sd_unit_t *ret,
+                         isolazi_error_t *err);
+void cgroup_sd_unit_clear(cgroup_sd_unit_t *u);
+
+/* One unit property, as D-Bus carries it. */
+typedef enum
+{
+  CGROUP_SD_U64,   /* "t" */
+  CGROUP_SD_BOOL,  /* "b" */
+  CGROUP_SD_STR,   /* "s" */
+  CGROUP_SD_BYTES, /* "ay" (a cpu or node mask, byte i holding bits 8i..8i+7) */
+  CGROUP_SD_PID,   /* "au" with one pid */
+  CGROUP_SD_STRV1, /* "as" with one string */
+} cgroup_sd_type_t;
+
+typedef struct cgroup_sd_prop
+{
+  const char *name;
+  cgroup_sd_type_t type;
+  uint64_t u64; /* U64, BOOL (0/1), PID */
+  char *str;    /* STR, STRV1 */
+  uint8_t *bytes;
+  size_t n_bytes;
+} cgroup_sd_prop_t;
+
+typedef struct cgroup_sd_props
+{
+  cgroup_sd_prop_t *v;
+  size_t len;
+} cgroup_sd_props_t;
+
+void cgroup_sd_props_clear(cgroup_sd_props_t *p);
+/* "MemoryMax=67108864", "CPUQuotaPerSecUSec=infinity", "AllowedCPUs=0x05", "Delegate=yes":
+ * for tests and debug lines. */
+char *cgroup_sd_prop_format(const cgroup_sd_prop_t *p);
+/* A cpuset list ("0-2,7") as systemd's mask. */
+int cgroup_sd_cpuset_mask(const char *list, const char *field, uint8_t **ret, size_t *ret_len, isolazi_error_t *err);
+/* The resources systemd understands as unit properties, in runc's mapping: v2 (MemoryMax,
+ * MemoryLow, MemorySwapMax, CPUWeight, IOWeight, AllowedCPUs/AllowedMemoryNodes from systemd
+ * 244) or v1 (MemoryLimit, CPUShares, BlockIOWeight); both: TasksMax, CPUQuotaPerSecUSec and,
+ * from systemd 242, CPUQuotaPeriodUSec.  Device rules stay with the file drivers (an eBPF
+ * program on v2, devices.allow on v1). */
+int cgroup_sd_resource_props(const oci_resources *r, bool v2, unsigned sd_version, cgroup_sd_props_t *p,
+                             isolazi_error_t *err);
+
+/* Doing: start the unit (a scope holds a placeholder process until isolazi_cgroup_placed) and
+ * return its cgroup path below the hierarchy root; stop it; set properties on `update`. */
+int cgroup_sd_start(isolazi_cgroup_t *cg, const isolazi_cgroup_config_t *cfg, char **ret_path, isolazi_error_t *err);
+int cgroup_sd_stop(isolazi_cgroup_t *cg, isolazi_error_t *err);
+int cgroup_sd_update(const isolazi_cgroup_t *cg, const oci_resources *r, isolazi_error_t *err);
+void cgroup_sd_drop_placeholder(isolazi_cgroup_t *cg);
 
 #endif

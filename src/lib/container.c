@@ -190,6 +190,45 @@ clone3_init(uint64_t flags, int cgroup_fd, int *pidfd)
   return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
+/* The intermediate (init.h) reports the init's pid and exits; the init is our child
+   (CLONE_PARENT).  Reaps the intermediate; on success *pidfd is the init's. */
+static pid_t
+intermediate_wait(pid_t mid, int report_fd, int sync_fd, int *pidfd, isolazi_error_t *err)
+{
+  struct pollfd pfd = { sync_fd, POLLIN, 0 };
+  isolazi_sync_msg_t m = { 0 };
+  pid_t pid = -1;
+  int status = 0;
+
+  while (waitpid(mid, &status, 0) < 0)
+    if (errno != EINTR)
+      return isolazi_error_errno(err, "wait for the intermediate process");
+  close(*pidfd);
+  *pidfd = -1;
+  if (isolazi_read_all(report_fd, &pid, sizeof pid) == (ssize_t)sizeof pid && pid > 0)
+    {
+      /* No one else can reap our child, so its pid cannot be reused before we open it. */
+      *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+      if (*pidfd < 0)
+        {
+          isolazi_error_errno(err, "open a pidfd for the container init (pid %d)", (int)pid);
+          (void)kill(pid, SIGKILL);
+          while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+          return -1;
+        }
+      return pid;
+    }
+  /* It sent its error before exiting; do not wait on a socket an init may still hold. */
+  if (poll(&pfd, 1, 0) > 0 && isolazi_sync_recv(sync_fd, &m, err) > 0 && m.type == SYNC_ERROR)
+    return isolazi_error_take(err, m.errnum, steal_pointer(&m.payload));
+  isolazi_sync_msg_release(&m);
+  isolazi_error_release(err);
+  return isolazi_error_set(err, 0, "the intermediate process exited during setup (%s %d)",
+                           WIFSIGNALED(status) ? "signal" : "status",
+                           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 /* The start socket is bound through /proc/self/fd/N/: a deep --root must not hit the 108-byte
    sun_path limit. */
 static int
@@ -336,20 +375,20 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int cons
 {
   bundle_t b = { 0 };
   isolazi_ns_plan_t plan;
-  isolazi_ns_restore_t restore = { -1, -1 };
+  isolazi_ns_restore_t restore = ISOLAZI_NS_RESTORE_INIT;
   isolazi_cgroup_t *cg = NULL;
   isolazi_cgroup_config_t cgc = { 0 };
   isolazi_init_args_t ia = { 0 };
   isolazi_state_t *st = NULL;
   cleanup_close int rootfd = -1, dirfd = -1, listen_fd = -1, console_fd = -1;
-  int sync_fds[2] = { -1, -1 }, pidfd = -1, cgfd = -1, *cgroup_fds = NULL, *idmap_trees = NULL;
+  int sync_fds[2] = { -1, -1 }, report[2] = { -1, -1 }, pidfd = -1, cgfd = -1, *cgroup_fds = NULL, *idmap_trees = NULL;
   size_t n_cgroup_fds = 0;
   uint64_t clone_flags;
   oci_resources resources = { 0 };
   cleanup_free oci_device_cgroup *device_rules = NULL;
   struct sockaddr_un addr;
   cleanup_free char *creating = NULL;
-  bool cloned_into = false, ready = false;
+  bool cloned_into = false, ready = false, intermediate = false;
   pid_t pid = -1;
   int r = -1;
 
@@ -455,10 +494,21 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int cons
   if (isolazi_userns_idmap_trees(b.cfg, &idmap_trees, err) < 0)
     goto fail;
   ia.idmap_trees = idmap_trees;
+  /* Only a joined user namespace with a new pid namespace takes the extra process. */
+  intermediate = isolazi_ns_needs_intermediate(&plan);
+  if (intermediate && pipe2(report, O_CLOEXEC) < 0)
+    {
+      isolazi_error_errno(err, "pipe");
+      goto fail;
+    }
   if (isolazi_ns_parent_enter(&plan, b.cfg->linux_, &restore, err) < 0)
-    goto fail;
-  /* The cgroup namespace is unshared by the init once it is in its cgroups. */
-  clone_flags = isolazi_ns_clone_flags(&plan);
+    {
+      (void)isolazi_ns_parent_leave(&restore, NULL);
+      goto fail;
+    }
+  /* The cgroup namespace is unshared by the init once it is in its cgroups.  The intermediate
+     is cloned into the cgroup with no new namespace; the init it clones inherits the cgroup. */
+  clone_flags = intermediate ? 0 : isolazi_ns_clone_flags(&plan);
   cgfd = cg != NULL ? isolazi_cgroup_clone_fd(cg) : -1;
   pid = clone3_init(clone_flags, cgfd, &pidfd);
   if (pid < 0 && cgfd >= 0)
@@ -471,11 +521,16 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int cons
   if (pid == 0)
     {
       close(sync_fds[0]);
+      if (intermediate)
+        {
+          close(report[0]);
+          isolazi_init_intermediate_main(&ia, report[1]);
+        }
       isolazi_init_main(&ia);
     }
   if (pid < 0)
     {
-      isolazi_error_errno(err, "create the container init (clone3)");
+      isolazi_error_errno(err, "create the container %s (clone3)", intermediate ? "intermediate process" : "init");
       (void)isolazi_ns_parent_leave(&restore, NULL);
       goto fail;
     }
@@ -483,6 +538,14 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int cons
   sync_fds[1] = -1;
   if (isolazi_ns_parent_leave(&restore, err) < 0)
     goto fail;
+  if (intermediate)
+    {
+      close(report[1]);
+      report[1] = -1;
+      pid = intermediate_wait(pid, report[0], sync_fds[0], &pidfd, err);
+      if (pid < 0)
+        goto fail;
+    }
   isolazi_cgroup_self_fds_close(cgroup_fds, n_cgroup_fds);
   cgroup_fds = NULL;
   isolazi_userns_idmap_trees_close(idmap_trees, b.cfg->mounts_len);
@@ -494,6 +557,8 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int cons
   /* Only the cgroup2 part is left, and only when CLONE_INTO_CGROUP could not be used. */
   if (!cloned_into && cgfd >= 0 && isolazi_cgroup_enter(cg, pid, false, err) < 0)
     goto fail;
+  /* The init holds the cgroup now (systemd driver: the scope's placeholder goes). */
+  isolazi_cgroup_placed(cg);
 
   st = xcalloc(1, sizeof *st);
   st->id = xstrdup(o->id);
@@ -577,6 +642,10 @@ out:
     close(sync_fds[0]);
   if (sync_fds[1] >= 0)
     close(sync_fds[1]);
+  if (report[0] >= 0)
+    close(report[0]);
+  if (report[1] >= 0)
+    close(report[1]);
   isolazi_ns_close(&plan);
 out_early:
   bundle_release(&b);

@@ -343,7 +343,10 @@ static void __attribute__((noreturn)) child_main(const child_args_t *a)
   }
   if (isolazi_lsm_check(p, &err) < 0 || isolazi_seccomp_prepare(a->seccomp, &sc, &err) < 0)
     child_fail(a->sync_fd, &err);
-  /* One setns on the pidfd joins them all, user namespace first (setns(2), Linux 5.8). */
+  /* One setns on the pidfd joins them all, user namespace first (setns(2), Linux 5.8).  The
+     rights to join each one are checked with our own credentials before any is entered, so a
+     namespace that the container's user namespace does not own (a CNI network namespace) is
+     joined as well (userns.bats). */
   if (a->ns_flags != 0 && setns(a->pidfd, a->ns_flags) < 0)
     {
       isolazi_error_errno(&err, "join the container's namespaces");

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -341,4 +342,38 @@ isolazi_init_main(const isolazi_init_args_t *a)
   execve(exe, p->args, env);
   isolazi_error_errno(&err, "exec `%s`", p->args[0]);
   fail(conn, &err);
+}
+
+void
+isolazi_init_intermediate_main(const isolazi_init_args_t *a, int report_fd)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  struct clone_args args;
+  pid_t pid;
+
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Not dumpable before we enter the container's user namespace: its root, with
+     CAP_SYS_PTRACE there, could otherwise attach to us (ptrace_may_access() checks a
+     non-dumpable task against the user namespace of its mm, the host's). */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (isolazi_ns_intermediate_join(a->plan, &err) < 0)
+    fail(a->sync_fd, &err);
+  memset(&args, 0, sizeof args);
+  /* exit_signal must be 0 with CLONE_PARENT (clone3 refuses anything else): the init gets ours,
+     SIGCHLD, as if the runtime had cloned it. */
+  args.flags = CLONE_PARENT | isolazi_ns_clone_flags(a->plan);
+  pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0)
+    {
+      close(report_fd);
+      isolazi_init_main(a);
+    }
+  if (pid < 0)
+    {
+      isolazi_error_errno(&err, "create the container init in the joined user namespace (clone3)");
+      fail(a->sync_fd, &err);
+    }
+  if (isolazi_write_all(report_fd, &pid, sizeof pid) < 0)
+    _exit(2);
+  _exit(0);
 }

@@ -31,6 +31,14 @@ typedef struct isolazi_init_args
 
 void isolazi_init_main(const isolazi_init_args_t *a) __attribute__((noreturn));
 
+/* The intermediate process, for a joined user namespace with a new pid namespace
+ * (isolazi_ns_needs_intermediate): cloned by the runtime into the container's cgroup, it joins
+ * the early namespaces and the user namespace, clones the init with CLONE_NEWPID|CLONE_PARENT
+ * (so the init is the runtime's child, and `run` waits for it as for any init), writes the
+ * init's pid (a pid_t, in the runtime's pid namespace) to report_fd and exits 0.  A failure
+ * goes to the runtime as a SYNC_ERROR on a->sync_fd, with exit status 1. */
+void isolazi_init_intermediate_main(const isolazi_init_args_t *a, int report_fd) __attribute__((noreturn));
+
 /* Deciding, unit-testable: is this sysctl isolated by a namespace the container has?
  * Returns 0, or -1 naming the key and the namespace it needs. */
 int isolazi_sysctl_check(const char *key, const isolazi_ns_plan_t *plan, isolazi_error_t *err);

@@ -29,7 +29,8 @@ src_lib_libisolazi_a_SOURCES = \
 	src/lib/devices.c src/lib/devices.h \
 	src/lib/cgroup.c src/lib/cgroup.h src/lib/cgroup_internal.h \
 	src/lib/cgroup_v1.c \
-	src/lib/cgroup_v2.c
+	src/lib/cgroup_v2.c \
+	src/lib/cgroup_systemd.c
 src_lib_libisolazi_a_CFLAGS = $(AM_CFLAGS) $(YAJL_CFLAGS) $(SECCOMP_CFLAGS) $(CAP_CFLAGS) $(SELINUX_CFLAGS) $(SYSTEMD_CFLAGS)
 
 # What every binary and test that uses the core links with.

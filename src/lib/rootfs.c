@@ -824,6 +824,22 @@ do_bind(prepare_ctx_t *c, const char *source, const char *dest, const isolazi_mo
   return check_inside(target, c->root_real, dest, err);
 }
 
+/* Recursive bind of /sys onto target with the sysfs mount's flags on every mount of the tree. */
+static int
+bind_sysfs(int target, unsigned long flags)
+{
+  cleanup_close int tree = -1;
+  uint64_t set, clr;
+
+  tree = open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0)
+    return -1;
+  isolazi_mount_flags_to_attr(flags, 0, &set, &clr);
+  if (setattr_keep_locked(tree, true, set, clr) < 0)
+    return -1;
+  return move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
 /* A new filesystem (proc, sysfs, tmpfs, devpts, mqueue, cgroup, anything with data). */
 static int
 do_fs_mount(prepare_ctx_t *c, const char *source, const char *type, const char *dest, unsigned long flags,
@@ -864,7 +880,15 @@ do_fs_mount(prepare_ctx_t *c, const char *source, const char *type, const char *
   if (target < 0)
     return isolazi_error_wrap(err, "mount `%s` on `%s`", type, dest);
   if (mount_on_fd(source, target, type, flags, data) < 0)
-    return isolazi_error_errno(err, "mount `%s` on `%s`", type, dest);
+    {
+      if (errno != EPERM || strcmp(type, "sysfs") != 0)
+        return isolazi_error_errno(err, "mount `%s` on `%s`", type, dest);
+      /* A user namespace that does not own the network namespace (a CNI netns joined with a new
+         user namespace) may not mount sysfs: the kernel ties it to the netns owner. Bind the
+         sysfs this mount namespace already has instead, read-only flags and all, as crun does. */
+      if (bind_sysfs(target, flags) < 0)
+        return isolazi_error_errno(err, "mount `%s` on `%s` (and bind `/sys` in its place)", type, dest);
+    }
   if (check_inside(target, c->root_real, dest, err) < 0)
     return -1;
   mounted = isolazi_rootfs_open_in_root(c->rootfd, dest, O_RDONLY | O_DIRECTORY, false, err);

@@ -240,12 +240,13 @@ isolazi_features_build(const isolazi_features_probe_t *probe)
   l->cgroup->v1_present = true;
   l->cgroup->v2 = true;
   l->cgroup->v2_present = true;
-  /* No systemd driver (yet): --systemd-cgroup is refused, so say so. */
-  l->cgroup->systemd = false;
+  /* The systemd driver (cgroup_systemd.c) talks to the system manager, or to the user manager
+     for rootless containers; the file drivers write rdma.max. */
+  l->cgroup->systemd = true;
   l->cgroup->systemd_present = true;
-  l->cgroup->systemd_user = false;
+  l->cgroup->systemd_user = true;
   l->cgroup->systemd_user_present = true;
-  l->cgroup->rdma = false;
+  l->cgroup->rdma = true;
   l->cgroup->rdma_present = true;
   l->seccomp = build_seccomp(probe);
   /* Built in: libselinux is linked, and AppArmor needs only /proc/self/attr. */

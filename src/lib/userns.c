@@ -169,14 +169,6 @@ isolazi_userns_config_check(const oci_config *cfg, const isolazi_ns_plan_t *plan
   size_t n_uid = l != NULL ? l->uid_mappings_len : 0, n_gid = l != NULL ? l->gid_mappings_len : 0;
   size_t i;
 
-  /* proc(5) can only be mounted by a holder of CAP_SYS_ADMIN over the user namespace that owns
-     the pid namespace; clone3 would create it in the host's, before the init joins.  runc
-     avoids that with an intermediate process, which isolazi does not have (yet). */
-  if (any_userns && !new_userns && (plan->clone_flags & CLONE_NEWPID))
-    return isolazi_error_set(err, 0,
-                             "config.json: linux.namespaces[%zu]: joining a user namespace with a new pid namespace "
-                             "is not supported yet; join the pid namespace too",
-                             plan->joins[0].index);
   if ((n_uid > 0 || n_gid > 0) && !any_userns)
     return isolazi_error_set(err, 0, "config.json: linux.%s: mappings need a user namespace in linux.namespaces",
                              n_uid > 0 ? "uidMappings" : "gidMappings");

@@ -38,12 +38,12 @@ load helpers
 	jq -e '.linux.cgroup.v1 == true and .linux.cgroup.v2 == true' <<<"$doc" >/dev/null
 }
 
-@test "features tells the truth about what isolazi lacks, and names its version" {
+@test "features tells the truth about what isolazi has and lacks, and names its version" {
 	isolazi_only "isolazi's own answers and annotations"
 	run -0 runtime features
 	doc="$output"
 	[ "$(jq -r .ociVersionMax <<<"$doc")" = "$(runtime --version | sed -n 's/^spec: //p')" ]
-	jq -e '.linux.cgroup.systemd == false and .linux.cgroup.systemdUser == false' <<<"$doc" >/dev/null
+	jq -e '.linux.cgroup.systemd == true and .linux.cgroup.systemdUser == true and .linux.cgroup.rdma == true' <<<"$doc" >/dev/null
 	jq -e '.linux.intelRdt.enabled == false' <<<"$doc" >/dev/null
 	jq -e '.potentiallyUnsafeConfigAnnotations == []' <<<"$doc" >/dev/null
 	jq -e '.linux.seccomp.knownFlags | index("SECCOMP_FILTER_FLAG_LOG") != null' <<<"$doc" >/dev/null

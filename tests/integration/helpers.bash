@@ -20,7 +20,7 @@ if [ -n "${ISOLAZI_RUNTIME:-}" ]; then
 else
 	RUNTIME="$BUILDDIR/src/isolazi/isolazi"
 fi
-RUNTIME_NAME="$(basename "$RUNTIME")"
+RUNTIME_NAME="${RUNTIME##*/}"
 case "$RUNTIME_NAME" in
 isolazi*) RUNTIME_NAME=isolazi ;;
 runc*) RUNTIME_NAME=runc ;;
@@ -63,6 +63,8 @@ build_payload() {
 make_template() {
 	local t
 	t="$(template_dir)"
+	# Made already (.done comes last): no lock needed, and no flock process per test.
+	[ -e "$t/.done" ] && return 0
 	exec 9>"$BATS_RUN_TMPDIR/template.lock"
 	flock 9
 	if [ ! -e "$t/.done" ]; then
@@ -80,18 +82,19 @@ cgroup_v2() {
 	[ -f /sys/fs/cgroup/cgroup.controllers ]
 }
 
-# requires root|runc|isolazi|cgroup_v1|cgroup_v2|hybrid|perf|...: skip the test with a reason.
+# requires root|runc|isolazi|cgroup_v1|cgroup_v2|hybrid|systemd|...: skip the test with a reason.
 requires() {
 	local req
 	for req in "$@"; do
 		case "$req" in
-		root) [ "$(id -u)" -eq 0 ] || skip "requires root" ;;
+		root) [ "$EUID" -eq 0 ] || skip "requires root" ;;
 		runc) [ "$RUNTIME_NAME" = runc ] || skip "requires runc (runtime is $RUNTIME_NAME)" ;;
 		isolazi) [ "$RUNTIME_NAME" = isolazi ] || skip "requires isolazi (runtime is $RUNTIME_NAME)" ;;
 		cgroup_v1) [ -d /sys/fs/cgroup/pids ] || skip "requires cgroup v1 controllers" ;;
 		hybrid) [ -d /sys/fs/cgroup/unified ] || skip "requires hybrid cgroups" ;;
 		cgroup_v2) cgroup_v2 || skip "requires pure cgroup v2 (cgroup2 at /sys/fs/cgroup)" ;;
 		cgroupns) [ -e /proc/self/ns/cgroup ] || skip "requires cgroup namespaces" ;;
+		systemd) [ -d /run/systemd/system ] || skip "requires systemd running as init (no /run/systemd/system)" ;;
 		*) skip "unknown requirement: $req" ;;
 		esac
 	done
@@ -131,13 +134,11 @@ update_config() {
 
 # set_args ARG...: process.args as given.
 set_args() {
-	local json="[" a sep=""
-	# One --arg per element: arguments may hold newlines or look like jq options.
-	for a in "$@"; do
-		json+="$sep$(jq -n --arg a "$a" '$a')"
-		sep=","
-	done
-	update_config ".process.args = $json]"
+	local cfg="$BUNDLE/config.json"
+	# Positional arguments after `--`: they may hold newlines or look like jq options.  One jq
+	# for all of them (a jq per argument costs seconds per test in an emulated guest).
+	jq '.process.args = $ARGS.positional' "$cfg" --args -- "$@" >"$cfg.new"
+	mv "$cfg.new" "$cfg"
 }
 
 # A second bundle sharing the template, with its own cgroup; echoes nothing, sets BUNDLE2.
@@ -275,19 +276,19 @@ cgroup_dirs() {
 }
 
 # Processes whose cgroup says they belong to this test.
+# One grep for all of /proc: a grep per process costs seconds per test in an emulated guest.
 test_processes() {
 	local f
-	for f in /proc/[0-9]*/cgroup; do
-		if grep -qE ":/$CGROUP_PARENT/$CID(-b)?(/|$)" "$f" 2>/dev/null; then
-			f="${f#/proc/}"
-			echo "${f%/cgroup}"
-		fi
+	for f in $(grep -lE ":/$CGROUP_PARENT/$CID(-b)?(/|$)" /proc/[0-9]*/cgroup 2>/dev/null); do
+		f="${f#/proc/}"
+		echo "${f%/cgroup}"
 	done
 }
 
 alive() {
-	local st
-	st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+	local st=""
+	# the state, the third field (read splits as awk would; no process per call)
+	read -r _ _ st _ 2>/dev/null <"/proc/$1/stat" || return 1
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 

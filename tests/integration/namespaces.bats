@@ -85,6 +85,38 @@ load helpers
 	[ "$(ns_inode "$pid2" pid)" != "$(ns_inode "$pid" pid)" ]
 }
 
+teardown() {
+	if [ -n "${NETNS:-}" ]; then
+		ip netns del "$NETNS" 2>/dev/null || true
+	fi
+	teardown_bundle
+}
+
+@test "a container joins a network namespace made by ip netns add (a CNI's)" {
+	command -v ip >/dev/null || skip "requires ip (iproute2)"
+	NETNS="isolazi-$CID"
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link add vtest0 type veth peer name vtest1
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/'"$NETNS"'" else . end)'
+	set_args sh -c 'readlink /proc/self/ns/net; cat /proc/net/dev'
+	run -0 runtime run --bundle "$BUNDLE" "$CID"
+	assert_contains "net:[$(stat -L -c %i "/var/run/netns/$NETNS")]" "vtest0:" "vtest1:"
+	# The runtime itself stayed in its own network namespace, and the namespace outlives the
+	# container.
+	[ "$(readlink /proc/self/ns/net)" != "net:[$(stat -L -c %i "/var/run/netns/$NETNS")]" ]
+	ip -n "$NETNS" link show vtest0 >/dev/null
+}
+
+@test "joining a network namespace path that does not exist fails clearly and leaves nothing" {
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/isolazi-missing-'"$CID"'" else . end)'
+	i="$(jq '[.linux.namespaces[].type] | index("network")' "$BUNDLE/config.json")"
+	rt run --bundle "$BUNDLE" "$CID"
+	[ "$status" -ne 0 ]
+	assert_error "open network namespace \`/var/run/netns/isolazi-missing-$CID\` (linux.namespaces[$i].path): no such file or directory" \
+		"no such file or directory"
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
 @test "cgroup namespace: the container sees its cgroup as the root" {
 	requires cgroupns
 	update_config '.linux.namespaces += [{"type": "cgroup"}]'

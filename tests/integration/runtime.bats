@@ -56,7 +56,7 @@ load helpers
 	run -1 runtime --systemd-cgroup run --bundle "$BUNDLE" "$CID"
 	assert_contains "systemd"
 	if [ "$RUNTIME_NAME" = isolazi ]; then
-		assert_contains "systemd is not running" "--systemd-cgroup"
+		assert_contains "linux.cgroupsPath" "slice:prefix:name"
 	fi
 }
 

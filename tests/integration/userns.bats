@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: Apache-2.0
 # User namespaces: linux.uidMappings/gidMappings, the container's root mapped to an unprivileged
-# host range, and joining another container's user namespace by path.
+# host range, joining another container's user namespace by path (pods: with a new or a joined
+# pid namespace), and namespaces owned by the host's user namespace (ip netns add) joined
+# together with a new or joined user namespace.
 
 load helpers
 
@@ -105,34 +107,212 @@ traversable() {
 	assert_contains "/dev/pts devpts" "/dev/mqueue mqueue" "/sys sysfs"
 }
 
-@test "userns: joining another container's user namespace by path" {
+# A pod: container A (the infra container) owns a new user namespace; members join it.
+# pod_infra: A in a new user namespace, running; sets POD_PID (its init's host pid).
+pod_infra() {
 	userns_config
 	set_args sleep 100
 	start_container
-	pid="$(container_pid)"
+	POD_PID="$(container_pid)"
+}
+
+# pod_member JQ_FILTER...: BUNDLE2 joins A's user namespace by path, with A's mappings (runc
+# wants them in the config, though a joined namespace keeps its own), then each filter.
+pod_member() {
+	local f
 	setup_bundle2
 	chown -R 100000:200000 "$BUNDLE2/rootfs"
 	traversable "$BUNDLE2"
-	# The user and pid namespaces joined (a new pid namespace would be the host's), the rest new.
-	update_config '.linux.namespaces |= map(select(.type != "pid"))
-		| .linux.namespaces += [{"type": "user", "path": "/proc/'"$pid"'/ns/user"}, {"type": "pid", "path": "/proc/'"$pid"'/ns/pid"}]
-		| .process.args = ["sh", "-c", "cat /proc/self/uid_map; payload ids"]' "$BUNDLE2"
-	run -0 runtime run --bundle "$BUNDLE2" "$CID2"
-	[ "$(awk 'NR == 1 {print $1, $2, $3}' <<<"$output")" = "0 100000 65536" ]
-	assert_contains "uid=0 gid=0"
-	# Both in the same user namespace.
-	update_config '.process.args = ["sleep", "100"]' "$BUNDLE2"
-	start_container "$CID2" "$BUNDLE2"
-	[ "$(ns_inode "$(container_pid "$CID2")" user)" = "$(ns_inode "$pid" user)" ]
-	[ "$(ns_inode "$pid" user)" != "$(ns_inode $$ user)" ]
+	update_config '.linux.namespaces += [{"type": "user", "path": "/proc/'"$POD_PID"'/ns/user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]' "$BUNDLE2"
+	for f in "$@"; do
+		update_config "$f" "$BUNDLE2"
+	done
 }
 
-@test "userns: a joined user namespace with a new pid namespace is refused clearly" {
-	isolazi_only "runc supports it through its intermediate process"
-	update_config '.linux.namespaces += [{"type": "user", "path": "/proc/1/ns/user"}]'
+# ns_owner PID TYPE: the inode of the user namespace that owns PID's TYPE namespace.
+ns_owner() {
+	lsns -n -p "$1" -t "$2" -o ONS | tr -d ' '
+}
+
+# user_ns_ino PID: the inode of PID's user namespace.
+user_ns_ino() {
+	stat -L -c %i "/proc/$1/ns/user"
+}
+
+@test "userns: a pod member joins the pod's user namespace with a new pid namespace" {
+	pod_infra
+	pod_member '.process.args = ["sh", "-c", "echo pid=$$; payload ids; cat /proc/self/uid_map; readlink /proc/self/ns/user; ps -o pid,args; exit 3"]'
+	# `run` returns the member's exit status: its init is the runtime's child.
+	run -3 runtime run --bundle "$BUNDLE2" "$CID2"
+	# Its shell is pid 1 of its own pid namespace, and proc could be mounted there: the pid
+	# namespace is owned by the joined user namespace.
+	assert_contains "pid=1" "uid=0 gid=0 euid=0 egid=0" "$(ns_inode "$POD_PID" user)"
+	[ "$(awk '$1 == 0 {print $1, $2, $3; exit}' <<<"$output")" = "0 100000 65536" ]
+	# Only its own processes: the shell (pid 1) and ps.
+	[[ "$output" != *"sleep 100"* ]]
+	[ "$(sed -n '/^PID/,$p' <<<"$output" | awk '$1 ~ /^[0-9]+$/' | wc -l)" -eq 2 ]
+	[ "$(sed -n '/^PID/,$p' <<<"$output" | awk '$1 == 1 {print $2, $3}')" = "sh -c" ]
+}
+
+@test "userns: create, exec, kill and delete of a pod member with its own pid namespace" {
+	pod_infra
+	pod_member '.process.args = ["sleep", "100"]'
+	create_container "$CID2" "$BUNDLE2"
+	pid2="$(container_pid "$CID2")"
+	# The state's pid is the init's host pid, the runtime's child until create returned.
+	[ -d "/proc/$pid2" ] && [ "$pid2" != "$POD_PID" ]
+	[ "$(state_field "$CID2" status)" = created ]
+	run -0 runtime start "$CID2"
+	wait_status "$CID2" running
+	[ "$(ns_inode "$pid2" user)" = "$(ns_inode "$POD_PID" user)" ]
+	[ "$(ns_inode "$pid2" pid)" != "$(ns_inode "$POD_PID" pid)" ]
+	[ "$(ns_inode "$pid2" pid)" != "$(ns_inode $$ pid)" ]
+	[ "$(ns_owner "$pid2" pid)" = "$(user_ns_ino "$POD_PID")" ]
+	[ "$(ns_owner "$pid2" mnt)" = "$(user_ns_ino "$POD_PID")" ]
+	[ "$(tr -d '\0' <"/proc/$pid2/cmdline")" = sleep100 ]
+	# exec joins the member's namespaces, its pid namespace included.
+	run -0 runtime exec "$CID2" sh -c 'echo pid=$$; readlink /proc/self/ns/user; id -u; ps -o pid,args'
+	assert_contains "$(ns_inode "$POD_PID" user)" "1 sleep 100"
+	[ "$(sed -n 's/^pid=//p' <<<"$output")" -gt 1 ]
+	[ "$(sed -n 3p <<<"$output")" = 0 ]
+	run -0 runtime kill "$CID2" KILL
+	wait_status "$CID2" stopped
+	run -0 runtime delete "$CID2"
+	! alive "$pid2"
+	run ! runtime state "$CID2"
+	# The pod's infra container is untouched.
+	[ "$(state_field "$CID" status)" = running ]
+}
+
+@test "userns: a pod member joins the pod's user and pid namespaces" {
+	pod_infra
+	pod_member '.linux.namespaces |= map(if .type == "pid" then .path = "/proc/'"$POD_PID"'/ns/pid" else . end)
+		| .process.args = ["sh", "-c", "cat /proc/self/uid_map; payload ids; ps -o pid,args; exit 4"]'
+	run -4 runtime run --bundle "$BUNDLE2" "$CID2"
+	[ "$(awk 'NR == 1 {print $1, $2, $3}' <<<"$output")" = "0 100000 65536" ]
+	assert_contains "uid=0 gid=0" "1 sleep 100"
+	# Both in the same user and pid namespaces.
+	update_config '.process.args = ["sleep", "100"]' "$BUNDLE2"
+	start_container "$CID2" "$BUNDLE2"
+	pid2="$(container_pid "$CID2")"
+	[ "$(ns_inode "$pid2" user)" = "$(ns_inode "$POD_PID" user)" ]
+	[ "$(ns_inode "$pid2" pid)" = "$(ns_inode "$POD_PID" pid)" ]
+	[ "$(ns_inode "$POD_PID" user)" != "$(ns_inode $$ user)" ]
+	run -0 runtime exec "$CID2" sh -c 'ps -o pid,args'
+	assert_contains "1 sleep 100"
+	[ "$(grep -c 'sleep 100' <<<"$output")" -eq 2 ]
+	run -0 runtime delete --force "$CID2"
+	! alive "$pid2"
+	[ "$(state_field "$CID" status)" = running ]
+}
+
+# A network namespace made by `ip netns add`, owned by the host's user namespace, with a veth
+# pair in it; sets NETNS.  Deleted by teardown.
+host_netns() {
+	command -v ip >/dev/null || skip "requires ip (iproute2)"
+	NETNS="isolazi-$CID"
+	ip netns add "$NETNS"
+	ip -n "$NETNS" link add vtest0 type veth peer name vtest1
+}
+
+teardown() {
+	if [ -n "${NETNS:-}" ]; then
+		ip netns del "$NETNS" 2>/dev/null || true
+	fi
+	teardown_bundle
+}
+
+@test "userns: a new user namespace joins a network namespace from ip netns add" {
+	host_netns
+	userns_config
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/'"$NETNS"'" else . end)'
+	# createRuntime hooks run in the runtime's namespaces: it must be back in its own.
+	update_config '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "readlink /proc/self/ns/net > '"$BATS_TEST_TMPDIR"'/hook-net"]}]'
+	set_args sh -c 'readlink /proc/self/ns/net; payload ids; cat /proc/net/dev; grep " /sys " /proc/self/mountinfo | awk "{print \"sys:\" \$5, \$6}"'
+	run -0 runtime run --bundle "$BUNDLE" "$CID"
+	assert_contains "net:[$(stat -L -c %i "/var/run/netns/$NETNS")]" "uid=0 gid=0" "vtest0:" "vtest1:"
+	# A new sysfs needs the user namespace that owns the network namespace (the kernel's
+	# net_current_may_mount): the host's /sys is bound in its place, read-only (runc 1.1.5 fails).
+	assert_contains "sys:/sys ro,nosuid,nodev,noexec"
+	[ "$(cat "$BATS_TEST_TMPDIR/hook-net")" = "$(readlink /proc/self/ns/net)" ]
+	# A running one: the rest of its namespaces are owned by its new user namespace.
+	set_args sleep 100
+	start_container
+	pid="$(container_pid)"
+	[ "$(ns_inode "$pid" net)" = "net:[$(stat -L -c %i "/var/run/netns/$NETNS")]" ]
+	[ "$(ns_owner "$pid" net)" = "$(user_ns_ino $$)" ]
+	for t in mnt pid uts ipc; do
+		[ "$(ns_owner "$pid" "$t")" = "$(user_ns_ino "$pid")" ]
+	done
+	run -0 runtime delete --force "$CID"
+	! alive "$pid"
+	# The namespace outlives the container.
+	ip -n "$NETNS" link show vtest0 >/dev/null
+}
+
+@test "userns: exec into a container with a new user namespace and a host network namespace" {
+	isolazi_only "runc 1.1.5's exec joins the user namespace first, then gets EPERM on the network namespace"
+	host_netns
+	userns_config
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/'"$NETNS"'" else . end)'
+	set_args sleep 100
+	start_container
+	pid="$(container_pid)"
+	run -0 runtime exec "$CID" sh -c 'readlink /proc/self/ns/net; readlink /proc/self/ns/user; cat /proc/net/dev'
+	assert_contains "vtest0:" "$(ns_inode "$pid" net)" "$(ns_inode "$pid" user)"
+	run -0 runtime delete --force "$CID"
+	! alive "$pid"
+}
+
+@test "userns: a pod member joins the pod's user namespace and a host network namespace" {
+	isolazi_only "runc 1.1.5 joins the user namespace first, then gets EPERM on the network namespace"
+	host_netns
+	pod_infra
+	pod_member '.linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/'"$NETNS"'" else . end)
+		| .process.args = ["sh", "-c", "echo pid=$$; readlink /proc/self/ns/net; readlink /proc/self/ns/user; cat /proc/net/dev"]'
+	run -0 runtime run --bundle "$BUNDLE2" "$CID2"
+	assert_contains "pid=1" "net:[$(stat -L -c %i "/var/run/netns/$NETNS")]" "$(ns_inode "$POD_PID" user)" "vtest1:"
+	update_config '.process.args = ["sleep", "100"]' "$BUNDLE2"
+	start_container "$CID2" "$BUNDLE2"
+	pid2="$(container_pid "$CID2")"
+	[ "$(ns_owner "$pid2" pid)" = "$(user_ns_ino "$POD_PID")" ]
+	[ "$(ns_owner "$pid2" net)" = "$(user_ns_ino $$)" ]
+	run -0 runtime exec "$CID2" sh -c 'readlink /proc/self/ns/net; cat /proc/net/dev'
+	assert_contains "net:[$(stat -L -c %i "/var/run/netns/$NETNS")]" "vtest0:"
+}
+
+@test "userns: joining a path that is not a user namespace fails clearly and leaves nothing" {
+	update_config '.linux.namespaces += [{"type": "user", "path": "/proc/self/ns/net"}]'
+	i="$(jq '.linux.namespaces | length - 1' "$BUNDLE/config.json")"
 	rt run --bundle "$BUNDLE" "$CID"
 	[ "$status" -ne 0 ]
-	assert_contains "joining a user namespace with a new pid namespace is not supported yet"
+	assert_error "\`/proc/self/ns/net\` (linux.namespaces[$i].path) is not a user namespace" "namespace"
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "userns: joining a missing user namespace path fails clearly and leaves nothing" {
+	update_config '.linux.namespaces += [{"type": "user", "path": "/nonexistent/ns/user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	i="$(jq '.linux.namespaces | length - 1' "$BUNDLE/config.json")"
+	rt run --bundle "$BUNDLE" "$CID"
+	[ "$status" -ne 0 ]
+	assert_error "open user namespace \`/nonexistent/ns/user\` (linux.namespaces[$i].path): no such file or directory" \
+		"no such file or directory"
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "userns: an intermediate process that cannot join reports why and leaves nothing" {
+	isolazi_only "error text"
+	# The runtime's own user namespace: setns(2) refuses to re-enter it (EINVAL), in the
+	# process that would clone the new pid namespace.
+	update_config '.linux.namespaces += [{"type": "user", "path": "/proc/'"$$"'/ns/user"}]'
+	i="$(jq '.linux.namespaces | length - 1' "$BUNDLE/config.json")"
+	rt run --bundle "$BUNDLE" "$CID"
+	[ "$status" -ne 0 ]
+	assert_contains "join user namespace \`/proc/$$/ns/user\` (linux.namespaces[$i].path): invalid argument"
 	[ -z "$(ls -A "$ROOT")" ]
 }
 

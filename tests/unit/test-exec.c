@@ -192,7 +192,7 @@ test_features(void)
   tap_streq(f->linux_->seccomp->supported_flags[0], "SECCOMP_FILTER_FLAG_LOG", "supported flag");
   tap_ok(f->linux_->seccomp->known_flags_len == ISOLAZI_FEATURES_SECCOMP_FLAGS_COUNT, "every known flag");
   tap_ok(!f->linux_->mount_extensions->idmap->enabled, "idmap off when the kernel lacks it");
-  tap_ok(f->linux_->cgroup->systemd_present && !f->linux_->cgroup->systemd, "systemd cgroup driver: false");
+  tap_ok(f->linux_->cgroup->systemd_present && f->linux_->cgroup->systemd, "systemd cgroup driver: true");
   tap_ok(has(f->mount_options, f->mount_options_len, "rro") && has(f->mount_options, f->mount_options_len, "nosuid")
              && !has(f->mount_options, f->mount_options_len, "size=1k"),
          "mount options: flags the parser knows");

@@ -286,6 +286,75 @@ test_ns_flags(void)
   l.namespaces_len = 3;
   tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0, "plan with a joined user and a new pid namespace");
   tap_ok(isolazi_ns_clone_flags(&plan) == CLONE_NEWPID, "the pid namespace can only come from clone3");
+  tap_ok(isolazi_ns_needs_intermediate(&plan), "joined user + new pid namespace: cloned from an intermediate");
+  tap_ok(isolazi_ns_unshare_flags(&plan) == CLONE_NEWNS, "the init still unshares the mount namespace itself");
+  l.namespaces = joined;
+  l.namespaces_len = 4;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0 && !isolazi_ns_needs_intermediate(&plan),
+         "joined user + joined pid namespace: no intermediate");
+  l.namespaces = new_ns;
+  l.namespaces_len = 5;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0 && !isolazi_ns_needs_intermediate(&plan),
+         "new user namespace: no intermediate");
+  isolazi_error_release(&err);
+}
+
+/* Which joins come before the user namespace step. */
+static void
+test_ns_order(void)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  /* plan order: user, pid, uts, network, mount */
+  oci_namespace joined[] = { { "mount", "/proc/1/ns/mnt" },
+                             { "pid", NULL },
+                             { "uts", "/proc/1/ns/uts" },
+                             { "network", "/var/run/netns/cni" },
+                             { "user", "/proc/1/ns/user" } };
+  oci_namespace new_user[] = { { "mount", NULL },
+                               { "pid", "/proc/1/ns/pid" },
+                               { "network", "/var/run/netns/cni" },
+                               { "ipc", "/proc/1/ns/ipc" },
+                               { "user", NULL } };
+  oci_namespace no_user[] = { { "mount", NULL }, { "network", "/var/run/netns/cni" } };
+  bool owned[ISOLAZI_NS_MAX] = { false };
+  oci_linux l;
+  isolazi_ns_plan_t plan;
+  size_t i;
+
+  memset(&l, 0, sizeof l);
+  l.namespaces = joined;
+  l.namespaces_len = 5;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0 && plan.n_joins == 4 && strcmp(plan.joins[0].type, "user") == 0
+             && strcmp(plan.joins[1].type, "uts") == 0 && strcmp(plan.joins[2].type, "network") == 0
+             && strcmp(plan.joins[3].type, "mount") == 0,
+         "joined user namespace: joins in setns order, user first");
+  /* The joined user namespace owns uts and mount (another container's); the CNI network
+     namespace is the host's. */
+  owned[1] = owned[3] = true;
+  isolazi_ns_plan_order(&plan, owned);
+  tap_ok(!plan.joins[0].early, "the user namespace is its own step, not early");
+  tap_ok(!plan.joins[1].early && !plan.joins[3].early, "namespaces the joined user namespace owns come after it");
+  tap_ok(plan.joins[2].early, "a namespace another user namespace owns comes before it");
+  isolazi_ns_plan_order(&plan, NULL);
+  tap_ok(plan.joins[1].early && plan.joins[2].early && plan.joins[3].early,
+         "owners unknown: everything before the user namespace");
+
+  l.namespaces = new_user;
+  l.namespaces_len = 5;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0, "plan with a new user namespace and joins");
+  owned[0] = owned[1] = owned[2] = true;
+  isolazi_ns_plan_order(&plan, owned);
+  for (i = 0; i < plan.n_joins; i++)
+    if (plan.joins[i].flag == CLONE_NEWPID)
+      tap_ok(!plan.joins[i].early, "pid is joined by the runtime for its children, never early");
+    else
+      tap_ok(plan.joins[i].early, "new user namespace: %s is joined before it is created", plan.joins[i].type);
+
+  l.namespaces = no_user;
+  l.namespaces_len = 2;
+  tap_ok(isolazi_ns_plan_build(&l, &plan, &err) == 0, "plan without a user namespace");
+  isolazi_ns_plan_order(&plan, NULL);
+  tap_ok(!plan.joins[0].early, "no user namespace: the init joins in plan order, nothing early");
   isolazi_error_release(&err);
 }
 
@@ -293,6 +362,7 @@ int
 main(void)
 {
   test_ns_flags();
+  test_ns_order();
   test_mappings_check();
   test_map_text();
   test_method_and_setgroups();

@@ -8,10 +8,12 @@
 #
 # BUILDDIR (default $ISOLAZI_BUILDDIR, else the source tree) holds the built
 # src/isolazi/isolazi and tests/payload/payload.  FILEs are paths under tests/integration
-# (default: the cgroup-relevant files that exist).  The TAP output goes to stdout; progress
-# and diagnostics to stderr.  The exit status is non-zero when a test fails or the guest does
-# not finish.  Needs root (apt-get download, nothing else) and, from Debian:
-# qemu-system-x86 bash-static busybox-static bats jq cpio.
+# (default: the cgroup-relevant files that exist).  systemd.bats runs after the others, with
+# Debian's systemd booted as pid 1 of the guest (the systemd cgroup driver needs a real
+# systemd).  The TAP output (one stream) goes to stdout; progress and diagnostics to stderr.
+# The exit status is non-zero when a test fails or the guest does not finish.  Needs root
+# (apt-get download, nothing else) and, from Debian: qemu-system-x86 bash-static
+# busybox-static bats jq cpio systemd.
 #
 # The guest: Debian's cloud kernel (downloaded once into $V2LANE_CACHE, never installed),
 # an initramfs holding busybox, bash-static, bats, jq, GNU tools and their libraries, the
@@ -65,25 +67,34 @@ done
 BUILDDIR="$(cd "$BUILDDIR" && pwd)"
 
 TESTS=()
+SYSTEMD_TESTS=()
 if [ $# -gt 0 ]; then
 	for f in "$@"; do
 		f="tests/integration/${f##*/}"
 		[ -f "$SRCDIR/$f" ] || die "no such test file: $SRCDIR/$f"
-		TESTS+=("$f")
+		case "$f" in
+		*/systemd.bats) SYSTEMD_TESTS+=("$f") ;;
+		*) TESTS+=("$f") ;;
+		esac
 	done
 else
-	# cgroup placement, resources, removal and kill --all, and the cgroup-driven commands.
-	# A test costs about 15 s under TCG (bats forks a lot), so lifecycle.bats, delete.bats and
-	# kill.bats (which pass on v2 too) are left to the command line.
+	# cgroup placement, resources, removal and kill --all, the cgroup-driven commands, and
+	# the systemd driver.  lifecycle.bats, delete.bats and kill.bats (which pass on v2 too)
+	# are left to the command line.
 	for f in cgroups update pause events ps; do
 		[ -f "$SRCDIR/tests/integration/$f.bats" ] && TESTS+=("tests/integration/$f.bats")
 	done
+	[ -f "$SRCDIR/tests/integration/systemd.bats" ] && SYSTEMD_TESTS+=("tests/integration/systemd.bats")
 fi
 
 [ "$(id -u)" -eq 0 ] || die "needs root (to fetch the kernel package into $CACHE)"
 for cmd in qemu-system-x86_64 cpio bats jq apt-get apt-cache dpkg-deb ldd; do
 	command -v "$cmd" >/dev/null || die "$cmd not found: bash contrib/install-deps.sh"
 done
+SYSTEMD=/lib/systemd/systemd
+if [ ${#SYSTEMD_TESTS[@]} -gt 0 ] && { [ ! -x "$SYSTEMD" ] || ! command -v systemctl >/dev/null; }; then
+	die "$SYSTEMD or systemctl not found: apt-get install systemd"
+fi
 BUSYBOX=/bin/busybox
 BASH_STATIC=/bin/bash-static
 [ -x "$BASH_STATIC" ] || die "$BASH_STATIC not found: apt-get install bash-static"
@@ -227,6 +238,7 @@ build_initramfs() {
 	add_file "$BASH_STATIC" /usr/bin/bash
 	add_bin "$BUILDDIR/src/isolazi/isolazi"
 	add_libs
+	[ ${#SYSTEMD_TESTS[@]} -eq 0 ] || add_systemd
 	add_busybox
 	# bats as Debian installs it
 	add_file /usr/bin/bats
@@ -259,6 +271,7 @@ build_initramfs() {
 	cp "$KDIR/lib/modules/$KVER/modules.dep" "$mods/" 2>/dev/null || true
 	{
 		printf 'TESTS="%s"\n' "${TESTS[*]}"
+		printf 'SYSTEMD_TESTS="%s"\n' "${SYSTEMD_TESTS[*]}"
 		printf 'ISOLAZI_TEST_TIMEOUT=%s\n' "${ISOLAZI_TEST_TIMEOUT:-30}"
 	} >"$STAGE/etc/v2lane.conf"
 	install -m 0755 "$SRCDIR/tests/vm/init" "$STAGE/init"
@@ -266,6 +279,23 @@ build_initramfs() {
 	(cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) >"$out"
 	INITRD="$out"
 	log "initramfs: $(du -h "$out" | cut -f1)"
+}
+
+# Debian's systemd as the guest's pid 1 for stage 3 of the init: the manager, systemctl, and
+# two units of our own instead of Debian's boot (no udev, journald or getty in the guest):
+# default.target wants a service that runs the systemd tests and powers off.  Slices need no
+# unit file (systemd makes them when a scope names one).
+add_systemd() {
+	local d="$STAGE/etc/systemd/system"
+	add_bin "$SYSTEMD" "$(command -v systemctl)"
+	add_libs
+	mkdir -p "$d"
+	# status lines and the manager's own messages off the console, which carries the TAP
+	printf '[Manager]\nShowStatus=no\nLogTarget=kmsg\nLogLevel=warning\n' >"$STAGE/etc/systemd/system.conf"
+	printf '[Unit]\nDescription=v2 lane: systemd tests\nWants=v2lane.service\n' >"$d/default.target"
+	printf '%s\n' '[Unit]' 'Description=v2 lane: run the systemd tests, power off' 'DefaultDependencies=no' \
+		'[Service]' 'Type=oneshot' 'TimeoutStartSec=infinity' 'ExecStart=/init systemd-tests' \
+		'StandardOutput=null' 'StandardError=null' >"$d/v2lane.service"
 }
 
 # module_closure NAME: the module's .ko path and those of its dependencies (modules.dep).
@@ -345,12 +375,22 @@ pick_accel() {
 	*) die "V2LANE_ACCEL: auto, kvm or tcg, not $ACCEL" ;;
 	esac
 	# /dev/kvm can exist without being able to run an ordinary guest kernel (nested or
-	# paravirtual hosts): only a guest that boots proves KVM works.
+	# paravirtual hosts): only a guest that boots proves KVM works.  The answer holds until
+	# the host reboots, so it is kept per boot id (the probe costs its whole bound when KVM
+	# does not work).
+	local boot_id probe_cache="$CACHE/kvm-probe"
+	boot_id="$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)"
 	ACCEL=tcg
 	if [ -w /dev/kvm ]; then
-		build_probe
-		if boot kvm "$WORK/probe.cpio" "$WORK/probe.log" "$PROBE_TIMEOUT" V2LANE-PROBE-OK; then
-			ACCEL=kvm
+		if [ -f "$probe_cache" ] && [ "$(cut -d' ' -f1 "$probe_cache")" = "$boot_id" ]; then
+			ACCEL="$(cut -d' ' -f2 "$probe_cache")"
+			log "KVM probe result of this host boot: $ACCEL ($probe_cache)"
+		else
+			build_probe
+			if boot kvm "$WORK/probe.cpio" "$WORK/probe.log" "$PROBE_TIMEOUT" V2LANE-PROBE-OK; then
+				ACCEL=kvm
+			fi
+			echo "$boot_id $ACCEL" >"$probe_cache" || true
 		fi
 	fi
 	if [ "$ACCEL" = tcg ]; then
@@ -360,7 +400,7 @@ pick_accel() {
 
 # ---- main --------------------------------------------------------------------------------
 fetch_kernel
-log "kernel $KVER, tests: ${TESTS[*]}"
+log "kernel $KVER, tests: ${TESTS[*]}${SYSTEMD_TESTS:+, under systemd: ${SYSTEMD_TESTS[*]}}"
 pick_accel
 build_initramfs
 run_timeout="$(remaining)"
@@ -368,22 +408,38 @@ run_timeout="$(remaining)"
 log "booting ($ACCEL, bound ${run_timeout}s)"
 t0=$SECONDS
 ok=0
-boot "$ACCEL" "$INITRD" "$WORK/console.log" "$run_timeout" V2LANE-TAP-END || ok=$?
+boot "$ACCEL" "$INITRD" "$WORK/console.log" "$run_timeout" V2LANE-DONE || ok=$?
 log "guest booted in ${BOOTED_AT:-?}s; run took $((SECONDS - t0))s; lane $((SECONDS - START))s"
 
-# the TAP between the markers, without the serial line's carriage returns
-tr -d '\r' <"$WORK/console.log" | awk '/^V2LANE-TAP-START/ {on = 1; next} /^V2LANE-TAP-END/ {on = 0} on' >"$WORK/tap"
+# The TAP of every run between the markers (without the serial line's carriage returns), as
+# one stream: test lines renumbered, one plan first.  Other lines between the markers (a
+# stray console message) become comments.
+tr -d '\r' <"$WORK/console.log" | awk '
+	/^V2LANE-TAP-START/ {on = 1; next}
+	/^V2LANE-TAP-END/ {on = 0; next}
+	!on || /^1\.\.[0-9]+$/ {next}
+	/^(not )?ok [0-9]+/ {
+		n++
+		sub(/ok [0-9]+/, "ok " n)
+		lines[++l] = $0
+		next
+	}
+	/^#/ {lines[++l] = $0; next}
+	{lines[++l] = "# " $0}
+	END {print "1.." n; for (i = 1; i <= l; i++) print lines[i]}' >"$WORK/tap"
 cat "$WORK/tap"
-rc_line="$(tr -d '\r' <"$WORK/console.log" | grep -m1 '^V2LANE-TAP-END' || true)"
+runs=$(( (${#TESTS[@]} > 0) + (${#SYSTEMD_TESTS[@]} > 0) ))
+ends="$(tr -d '\r' <"$WORK/console.log" | grep -c '^V2LANE-TAP-END' || true)"
+bad_ends="$(tr -d '\r' <"$WORK/console.log" | grep '^V2LANE-TAP-END' | grep -vc '^V2LANE-TAP-END rc=0$' || true)"
 grep '^V2LANE-\(INFO\|WARNING\|ERROR\)' "$WORK/console.log" | tr -d '\r' >&2 || true
-if [ "$ok" -ne 0 ] || [ -z "$rc_line" ]; then
-	log "the guest did not finish; last console lines:"
+if [ "$ok" -ne 0 ] || [ "$ends" -ne "$runs" ]; then
+	log "the guest did not finish ($ends of $runs runs); last console lines:"
 	tr -d '\r' <"$WORK/console.log" | tail -n 30 >&2
 	tail -n 5 "$WORK/console.log.qemu" >&2 || true
 	exit 1
 fi
-if [ "$rc_line" != "V2LANE-TAP-END rc=0" ] || grep -qE '^not ok ' "$WORK/tap"; then
-	log "tests failed ($rc_line)"
+if [ "$bad_ends" -ne 0 ] || grep -qE '^not ok ' "$WORK/tap"; then
+	log "tests failed"
 	exit 1
 fi
 exit 0
