@@ -3,7 +3,8 @@
 noinst_LIBRARIES += libocispec/libocispec.a
 libocispec_libocispec_a_SOURCES = \
 	libocispec/json.c libocispec/json.h \
-	libocispec/ocispec.h \
+	libocispec/ocispec.h libocispec/ocispec_image.h \
+	libocispec/image_spec.c \
 	libocispec/schema.c libocispec/schema.h \
 	libocispec/runtime_spec.c \
 	libocispec/validate.c

@@ -22,7 +22,7 @@ int isolazi_image_pull(isolazi_store_t *s, const char *reference, const isolazi_
 
 typedef struct isolazi_assemble_opts
 {
-  bool copy;            /* a plain rootfs directory instead of an overlay over store layers */
+  bool copy; /* a plain rootfs directory instead of an overlay over store layers */
   isolazi_bundle_opts_t config;
 } isolazi_assemble_opts_t;
 
@@ -31,5 +31,20 @@ typedef struct isolazi_assemble_opts
  * created is removed, a mount it made is undone). */
 int isolazi_image_bundle(isolazi_store_t *s, const char *image, const char *dir, const isolazi_assemble_opts_t *opts,
                          isolazi_error_t *err);
+
+/* A stored image by the name a user writes: a reference ("busybox" is
+ * docker.io/library/busybox:latest), a manifest digest or a unique prefix of its hex. */
+int isolazi_image_lookup(isolazi_store_t *s, const char *text, isolazi_store_image_t *ret, isolazi_error_t *err);
+
+/* `inspect`: {"record": {...}, "manifest": {...}, "config": {...}} (malloc'd, pretty). */
+int isolazi_image_inspect(isolazi_store_t *s, const char *text, char **ret_json, isolazi_error_t *err);
+
+/* An overlay bundle's rootfs is a mount: these read what `bundle` recorded in
+ * dir/isolazi-bundle.json.  mount: mount it again (after a reboot; the layers are unpacked
+ * again if they were pruned); umount: unmount it; remove: unmount, delete dir and forget it in
+ * the store (a copy bundle is deleted too).  remove refuses a directory `bundle` did not make. */
+int isolazi_image_bundle_mount(isolazi_store_t *s, const char *dir, isolazi_error_t *err);
+int isolazi_image_bundle_umount(const char *dir, isolazi_error_t *err);
+int isolazi_image_bundle_remove(isolazi_store_t *s, const char *dir, isolazi_error_t *err);
 
 #endif

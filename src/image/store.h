@@ -7,7 +7,14 @@
  *   layers/<chain-hex>/       layers unpacked once in overlay form, read-only (the lowerdirs)
  *   images.json              name → manifest digest (+ index digest), written atomically
  *   bundles/                 which bundle directories use which layers (prune keeps those)
- *   lock                     flock: shared for readers and pulls, exclusive for prune and rm
+ *   images.lock              flock: serialises updates of images.json
+ *   lock                     flock: shared while a store is open, exclusive for prune
+ *
+ * Changed since the contract (store.c's owner): isolazi_store_chain_ids added; blob_commit
+ * and blob_abort always free the isolazi_store_blob_t; untag takes images.lock, not the
+ * exclusive store lock (it removes no files: prune does).  isolazi_store_layer_dir takes the
+ * whole chain (layers 0..n-1) instead of one layer: a layer is unpacked over the lower ones, which
+ * give the directories it has no entries for their metadata (unpack.h, `lower_fds`).
  */
 #ifndef ISOLAZI_IMAGE_STORE_H
 #define ISOLAZI_IMAGE_STORE_H
@@ -35,8 +42,9 @@ int isolazi_store_read_blob(isolazi_store_t *s, const char *digest, size_t max_s
 int isolazi_store_put_blob(isolazi_store_t *s, const void *buf, size_t len, const char *digest,
                            char ret_digest[ISOLAZI_DIGEST_MAX], isolazi_error_t *err);
 
-/* A download in progress: fd is the partial file, locked exclusively (a concurrent pull of the
- * same blob waits here, then finds `present`). */
+/* A download in progress: fd is the partial file (O_RDWR, at offset 0; its size is what earlier
+ * attempts downloaded), locked exclusively (a concurrent pull of the same blob waits here, then
+ * finds `present`).  The writer hashes the prefix already there and appends the rest. */
 typedef struct isolazi_store_blob
 {
   char digest[ISOLAZI_DIGEST_MAX];
@@ -46,9 +54,11 @@ typedef struct isolazi_store_blob
 } isolazi_store_blob_t;
 
 int isolazi_store_blob_begin(isolazi_store_t *s, const char *digest, isolazi_store_blob_t **ret, isolazi_error_t *err);
-/* The fd holds the verified blob: fsync, rename into blobs/, fsync the directory, unlock. */
+/* The fd holds the whole blob: verify its digest (a mismatch empties the partial file and fails),
+ * fsync, rename into blobs/, fsync the directory, unlock.  Frees b, on error too; with `present`
+ * it only frees. */
 int isolazi_store_blob_commit(isolazi_store_t *s, isolazi_store_blob_t *b, isolazi_error_t *err);
-/* Unlock and keep the partial file for the next pull to resume. */
+/* Unlock and keep the partial file for the next pull to resume; frees b (NULL is fine). */
 void isolazi_store_blob_abort(isolazi_store_blob_t *b);
 
 /* Images */
@@ -58,8 +68,8 @@ typedef struct isolazi_store_image
   char *manifest_digest; /* the platform manifest the image runs */
   char *index_digest;    /* the index/list it was chosen from, or NULL */
   char *config_digest;
-  int64_t size;          /* sum of the layers' compressed sizes */
-  int64_t created;       /* unix time of the pull */
+  int64_t size;    /* sum of the layers' compressed sizes */
+  int64_t created; /* unix time of the pull */
 } isolazi_store_image_t;
 
 int isolazi_store_tag(isolazi_store_t *s, const isolazi_store_image_t *img, isolazi_error_t *err);
@@ -72,11 +82,19 @@ int isolazi_store_untag(isolazi_store_t *s, const char *name, isolazi_error_t *e
 void isolazi_store_image_release(isolazi_store_image_t *img);
 void isolazi_store_images_free(isolazi_store_image_t *imgs, size_t n);
 
-/* Unpacked layers.  chain[i] is the chain ID of layers 0..i (image-spec config.md).  Returns
- * the path of layers/<hex of chain[n-1]> (malloc'd), unpacking layer n-1 from its blob when it
- * is not there yet (into a temp dir, then renamed; a lock serialises concurrent unpackers). */
-int isolazi_store_layer_dir(isolazi_store_t *s, const char *chain_id, const char *blob_digest,
-                            const char *diff_id, bool rootless, char **ret_path, isolazi_error_t *err);
+/* The chain IDs of layers 0..i for every i (image-spec config.md "Layer ChainID"), as a
+ * NULL-terminated vector of n digests (free each and the vector). */
+int isolazi_store_chain_ids(const char *const *diff_ids, size_t n, char ***ret, isolazi_error_t *err);
+
+/* Unpacked layers.  chain_ids[i] is the chain ID of layers 0..i (image-spec config.md),
+ * blob_digests[i] the blob of layer i and diff_ids[i] its diff_id, checked against the
+ * uncompressed content (diff_ids, or one of them, may be NULL: not checked).  Returns the path of
+ * layers/<hex of chain_ids[n-1]> (malloc'd), unpacking layer n-1 from its blob when it is not
+ * there yet (into a temp dir, then renamed; a lock serialises concurrent unpackers) over layers
+ * 0..n-2, which are unpacked first when missing. */
+int isolazi_store_layer_dir(isolazi_store_t *s, const char *const *chain_ids, const char *const *blob_digests,
+                            const char *const *diff_ids, size_t n, bool rootless, char **ret_path,
+                            isolazi_error_t *err);
 
 /* Bundles: record that `dir` uses these layers; prune keeps them while dir still exists. */
 int isolazi_store_bundle_record(isolazi_store_t *s, const char *dir, const char *const *chain_ids, size_t n,

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The default config.json that `isolazi spec` writes. */
+/* The default config.json that `isolazi spec` writes, also the starting point of the bundles
+ * isolazi-pull makes (src/image/bundle.c). */
 #ifndef ISOLAZI_SPEC_H
 #define ISOLAZI_SPEC_H
 
 #include <stdbool.h>
 #include "error.h"
+#include "ocispec.h"
 
 typedef struct isolazi_spec_options
 {
@@ -13,7 +15,13 @@ typedef struct isolazi_spec_options
   const char **args;   /* NULL: ["sh"] */
 } isolazi_spec_options_t;
 
-/* A pretty-printed config.json document (malloc'd). */
+/* The default config as a model (free with oci_config_free). */
+int isolazi_spec_new(const isolazi_spec_options_t *o, oci_config **ret, isolazi_error_t *err);
+
+/* A model as config.json text: pretty-printed, ending in a newline (malloc'd). */
+int isolazi_spec_write(const oci_config *c, char **ret_json, isolazi_error_t *err);
+
+/* isolazi_spec_new + isolazi_spec_write. */
 int isolazi_spec_generate(const isolazi_spec_options_t *o, char **ret_json, isolazi_error_t *err);
 
 #endif
