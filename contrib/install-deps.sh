@@ -14,13 +14,15 @@ PACKAGES=(
 	bats jq busybox-static runc crun iproute2 util-linux libcap2-bin shellcheck
 	coreutils procps tmux uidmap
 	# cgroup v2 lane (tests/vm/v2-lane.sh)
-	qemu-system-x86 bash-static cpio
+	qemu-system-x86 bash-static cpio systemd
 	# client integration tests (podman.bats, containerd.bats)
 	podman conmon containerd docker-registry skopeo umoci catatonit
 	# isolazi-pull tests (registry auth, zstd layers, malicious layers)
-	apache2-utils zstd python3
+	apache2-utils zstd python3 curl
 	# isolazi-vm (guest disk images)
 	erofs-utils e2fsprogs
+	# isolazi-vm sandboxes (qcow2 disk layers)
+	qemu-utils
 	# benchmark
 	time linux-perf hyperfine
 )

@@ -5,69 +5,34 @@
 #include "config.h"
 #include "ocispec_image.h"
 #include "schema.h"
+#include "schema_rows.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NO SCHEMA_NO_OFFSET
-/* offsetof, plus a compile-time check that the member has the C type the kind implies (as in
-   runtime_spec.c). */
-#define OFF(T, m, ctype)                                                                                               \
-  (offsetof(T, m) + 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((T *)0)->m), ctype) ? 1 : -1]))
-#define SCALAR(T, kind, ctype, key, m, flags)                                                                          \
-  {                                                                                                                    \
-    key, kind, OFF(T, m, ctype), NO, NO, NULL, flags                                                                   \
-  }
-#define STR(T, key, m)       SCALAR(T, SK_STRING, char *, key, m, 0)
-#define BOOL_OMIT(T, key, m) SCALAR(T, SK_BOOL, bool, key, m, SF_OMITEMPTY)
-#define I32(T, key, m)       SCALAR(T, SK_INT32, int32_t, key, m, 0)
-#define I64(T, key, m)       SCALAR(T, SK_INT64, int64_t, key, m, 0)
-#define STRS(T, key, m)                                                                                                \
-  {                                                                                                                    \
-    key, SK_STRING_ARRAY, OFF(T, m, char **), OFF(T, m##_len, size_t), NO, NULL, 0                                     \
-  }
-#define MAP(T, key, m)                                                                                                 \
-  {                                                                                                                    \
-    key, SK_STRING_MAP, OFF(T, m, oci_string_map), NO, NO, NULL, 0                                                     \
-  }
-#define OBJ(T, key, m, S)                                                                                              \
-  {                                                                                                                    \
-    key, SK_OBJECT, OFF(T, m, S *), NO, NO, &S##_type, 0                                                               \
-  }
-#define OBJS(T, key, m, S)                                                                                             \
-  {                                                                                                                    \
-    key, SK_OBJECT_ARRAY, OFF(T, m, S *), OFF(T, m##_len, size_t), NO, &S##_type, 0                                    \
-  }
-#define OMAP(T, key, m, S)                                                                                             \
-  {                                                                                                                    \
-    key, SK_OBJECT_MAP, OFF(T, m, S *), OFF(T, m##_len, size_t), NO, &S##_type, 0                                      \
-  }
-#define TYPE(T, ...)                                                                                                   \
-  static const schema_field T##_fields[] = { __VA_ARGS__ };                                                            \
-  static const schema_type T##_type = { #T, sizeof(T), T##_fields, sizeof T##_fields / sizeof T##_fields[0] }
-
 _Static_assert(offsetof(oci_image_set_entry, name) == 0, "map key first");
 
 /* ---- tables ---- */
 
-TYPE(oci_image_platform, STR(oci_image_platform, "architecture", architecture), STR(oci_image_platform, "os", os),
-     STR(oci_image_platform, "os.version", os_version), STRS(oci_image_platform, "os.features", os_features),
-     STR(oci_image_platform, "variant", variant), STRS(oci_image_platform, "features", features));
+TYPE(static, oci_image_platform, STR(oci_image_platform, "architecture", architecture),
+     STR(oci_image_platform, "os", os), STR(oci_image_platform, "os.version", os_version),
+     STRS(oci_image_platform, "os.features", os_features), STR(oci_image_platform, "variant", variant),
+     STRS(oci_image_platform, "features", features));
 
-TYPE(oci_image_descriptor, STR(oci_image_descriptor, "mediaType", media_type),
+TYPE(static, oci_image_descriptor, STR(oci_image_descriptor, "mediaType", media_type),
      STR(oci_image_descriptor, "digest", digest), I64(oci_image_descriptor, "size", size),
      STRS(oci_image_descriptor, "urls", urls), MAP(oci_image_descriptor, "annotations", annotations),
      STR(oci_image_descriptor, "data", data), OBJ(oci_image_descriptor, "platform", platform, oci_image_platform),
      STR(oci_image_descriptor, "artifactType", artifact_type));
 
-TYPE(oci_image_index, I32(oci_image_index, "schemaVersion", schema_version),
+TYPE(static, oci_image_index, I32(oci_image_index, "schemaVersion", schema_version),
      STR(oci_image_index, "mediaType", media_type), STR(oci_image_index, "artifactType", artifact_type),
      OBJS(oci_image_index, "manifests", manifests, oci_image_descriptor),
      OBJ(oci_image_index, "subject", subject, oci_image_descriptor), MAP(oci_image_index, "annotations", annotations));
 
-TYPE(oci_image_manifest, I32(oci_image_manifest, "schemaVersion", schema_version),
+TYPE(static, oci_image_manifest, I32(oci_image_manifest, "schemaVersion", schema_version),
      STR(oci_image_manifest, "mediaType", media_type), STR(oci_image_manifest, "artifactType", artifact_type),
      OBJ(oci_image_manifest, "config", config, oci_image_descriptor),
      OBJS(oci_image_manifest, "layers", layers, oci_image_descriptor),
@@ -77,7 +42,7 @@ TYPE(oci_image_manifest, I32(oci_image_manifest, "schemaVersion", schema_version
 /* {"80/tcp": {}}: the key is all there is; the (empty) value has no fields. */
 static const schema_type oci_image_set_entry_type = { "oci_image_set_entry", sizeof(oci_image_set_entry), NULL, 0 };
 
-TYPE(oci_image_exec_config, STR(oci_image_exec_config, "User", user),
+TYPE(static, oci_image_exec_config, STR(oci_image_exec_config, "User", user),
      OMAP(oci_image_exec_config, "ExposedPorts", exposed_ports, oci_image_set_entry),
      STRS(oci_image_exec_config, "Env", env), STRS(oci_image_exec_config, "Entrypoint", entrypoint),
      STRS(oci_image_exec_config, "Cmd", cmd), OMAP(oci_image_exec_config, "Volumes", volumes, oci_image_set_entry),
@@ -85,13 +50,13 @@ TYPE(oci_image_exec_config, STR(oci_image_exec_config, "User", user),
      STR(oci_image_exec_config, "StopSignal", stop_signal),
      BOOL_OMIT(oci_image_exec_config, "ArgsEscaped", args_escaped));
 
-TYPE(oci_image_rootfs, STR(oci_image_rootfs, "type", type), STRS(oci_image_rootfs, "diff_ids", diff_ids));
+TYPE(static, oci_image_rootfs, STR(oci_image_rootfs, "type", type), STRS(oci_image_rootfs, "diff_ids", diff_ids));
 
-TYPE(oci_image_history, STR(oci_image_history, "created", created), STR(oci_image_history, "created_by", created_by),
-     STR(oci_image_history, "author", author), STR(oci_image_history, "comment", comment),
-     BOOL_OMIT(oci_image_history, "empty_layer", empty_layer));
+TYPE(static, oci_image_history, STR(oci_image_history, "created", created),
+     STR(oci_image_history, "created_by", created_by), STR(oci_image_history, "author", author),
+     STR(oci_image_history, "comment", comment), BOOL_OMIT(oci_image_history, "empty_layer", empty_layer));
 
-TYPE(oci_image_config, STR(oci_image_config, "created", created), STR(oci_image_config, "author", author),
+TYPE(static, oci_image_config, STR(oci_image_config, "created", created), STR(oci_image_config, "author", author),
      STR(oci_image_config, "architecture", architecture), STR(oci_image_config, "variant", variant),
      STR(oci_image_config, "os", os), STR(oci_image_config, "os.version", os_version),
      STRS(oci_image_config, "os.features", os_features), OBJ(oci_image_config, "config", config, oci_image_exec_config),
@@ -203,102 +168,76 @@ oci_image_media_type_is_layer(const char *media_type, const char **ret_compressi
 
 /* ---- validation ---- */
 
-typedef struct
-{
-  const char *source;
-  char **err;
-} vctx;
-
-/* "<source>: <path>: <message>"; path is a printf format.  Always -1. */
-static int verr(vctx *v, const char *msg, const char *path_fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-verr(vctx *v, const char *msg, const char *path_fmt, ...)
-{
-  char *path = NULL;
-  va_list ap;
-  int r;
-
-  if (v->err == NULL)
-    return -1;
-  va_start(ap, path_fmt);
-  r = vasprintf(&path, path_fmt, ap);
-  va_end(ap);
-  if (r < 0 || asprintf(v->err, "%s: %s: %s", v->source, path, msg) < 0)
-    *v->err = strdup("out of memory");
-  free(path);
-  return -1;
-}
-
 /* The same with a quoted value in the message: `what "value"`. */
 static int
-verr_value(vctx *v, const char *what, const char *value, const char *path)
+verr_value(schema_vctx *v, const char *what, const char *value, const char *path)
 {
   char *msg = NULL;
   int r;
 
   if (asprintf(&msg, "%s \"%s\"", what, value) < 0)
     msg = NULL;
-  r = verr(v, msg ? msg : what, "%s", path);
+  r = schema_verr(v, msg ? msg : what, "%s", path);
   free(msg);
   return r;
 }
 
 static int
-check_schema_version(vctx *v, int32_t version, const char *media_type)
+check_schema_version(schema_vctx *v, int32_t version, const char *media_type)
 {
   char msg[64];
 
   if (streq(media_type, DOCKER_MEDIA_TYPE_MANIFEST_V1) || streq(media_type, DOCKER_MEDIA_TYPE_MANIFEST_V1_SIGNED)
       || version == 1)
-    return verr(v, "Docker schema 1 manifests are not supported (the image must be pushed again with a newer tool)",
-                "schemaVersion");
+    return schema_verr(v,
+                       "Docker schema 1 manifests are not supported (the image must be pushed again with a newer tool)",
+                       "schemaVersion");
   if (version == 2)
     return 0;
   if (version == 0)
-    return verr(v, "missing (must be 2)", "schemaVersion");
+    return schema_verr(v, "missing (must be 2)", "schemaVersion");
   snprintf(msg, sizeof msg, "must be 2, got %d", (int)version);
-  return verr(v, msg, "schemaVersion");
+  return schema_verr(v, msg, "schemaVersion");
 }
 
 static int
-check_platform(vctx *v, const oci_image_platform *p, const char *path)
+check_platform(schema_vctx *v, const oci_image_platform *p, const char *path)
 {
   if (p->architecture == NULL || *p->architecture == '\0')
-    return verr(v, "missing", "%s.platform.architecture", path);
+    return schema_verr(v, "missing", "%s.platform.architecture", path);
   if (p->os == NULL || *p->os == '\0')
-    return verr(v, "missing", "%s.platform.os", path);
+    return schema_verr(v, "missing", "%s.platform.os", path);
   return 0;
 }
 
 /* path: "config", "layers[3]", ... */
 static int
-check_descriptor(vctx *v, const oci_image_descriptor *d, const char *path)
+check_descriptor(schema_vctx *v, const oci_image_descriptor *d, const char *path)
 {
   char *sub = NULL;
   int r;
 
   if (d->media_type == NULL || *d->media_type == '\0')
-    return verr(v, "missing", "%s.mediaType", path);
+    return schema_verr(v, "missing", "%s.mediaType", path);
   if (d->digest == NULL)
-    return verr(v, "missing", "%s.digest", path);
+    return schema_verr(v, "missing", "%s.digest", path);
   if (!oci_image_digest_syntax_valid(d->digest))
     {
       if (asprintf(&sub, "%s.digest", path) < 0)
-        return verr(v, "out of memory", "%s", path);
+        return schema_verr(v, "out of memory", "%s", path);
       r = verr_value(v, "invalid digest", d->digest, sub);
       free(sub);
       return r;
     }
   if (d->size < 0)
-    return verr(v, "must not be negative", "%s.size", path);
+    return schema_verr(v, "must not be negative", "%s.size", path);
   if (d->platform != NULL)
     return check_platform(v, d->platform, path);
   return 0;
 }
 
 static int
-check_descriptors(vctx *v, const oci_image_descriptor *d, size_t n, const char *name)
+check_descriptors(schema_vctx *v, const oci_image_descriptor *d, size_t n, const char *name)
 {
   char path[64];
   size_t i;
@@ -315,14 +254,14 @@ check_descriptors(vctx *v, const oci_image_descriptor *d, size_t n, const char *
 int
 oci_image_index_validate(const char *source, const oci_image_index *idx, char **err)
 {
-  vctx v = { source ? source : "index", err };
+  schema_vctx v = { source ? source : "index", err };
 
   if (check_schema_version(&v, idx->schema_version, idx->media_type) < 0)
     return -1;
   if (idx->media_type != NULL && !oci_image_media_type_is_index(idx->media_type))
     return verr_value(&v, "not an image index", idx->media_type, "mediaType");
   if (idx->manifests == NULL)
-    return verr(&v, "missing", "manifests");
+    return schema_verr(&v, "missing", "manifests");
   if (check_descriptors(&v, idx->manifests, idx->manifests_len, "manifests") < 0)
     return -1;
   if (idx->subject != NULL && check_descriptor(&v, idx->subject, "subject") < 0)
@@ -333,18 +272,18 @@ oci_image_index_validate(const char *source, const oci_image_index *idx, char **
 int
 oci_image_manifest_validate(const char *source, const oci_image_manifest *m, char **err)
 {
-  vctx v = { source ? source : "manifest", err };
+  schema_vctx v = { source ? source : "manifest", err };
 
   if (check_schema_version(&v, m->schema_version, m->media_type) < 0)
     return -1;
   if (m->media_type != NULL && !oci_image_media_type_is_manifest(m->media_type))
     return verr_value(&v, "not an image manifest", m->media_type, "mediaType");
   if (m->config == NULL)
-    return verr(&v, "missing", "config");
+    return schema_verr(&v, "missing", "config");
   if (check_descriptor(&v, m->config, "config") < 0)
     return -1;
   if (m->layers == NULL)
-    return verr(&v, "missing", "layers");
+    return schema_verr(&v, "missing", "layers");
   if (check_descriptors(&v, m->layers, m->layers_len, "layers") < 0)
     return -1;
   if (m->subject != NULL && check_descriptor(&v, m->subject, "subject") < 0)
@@ -355,21 +294,21 @@ oci_image_manifest_validate(const char *source, const oci_image_manifest *m, cha
 int
 oci_image_config_validate(const char *source, const oci_image_config *c, char **err)
 {
-  vctx v = { source ? source : "config", err };
+  schema_vctx v = { source ? source : "config", err };
   char path[64];
   size_t i;
 
   if (c->architecture == NULL || *c->architecture == '\0')
-    return verr(&v, "missing", "architecture");
+    return schema_verr(&v, "missing", "architecture");
   if (c->os == NULL || *c->os == '\0')
-    return verr(&v, "missing", "os");
+    return schema_verr(&v, "missing", "os");
   if (c->rootfs == NULL)
-    return verr(&v, "missing", "rootfs");
+    return schema_verr(&v, "missing", "rootfs");
   if (!streq(c->rootfs->type, "layers"))
     return c->rootfs->type ? verr_value(&v, "unsupported type (want \"layers\")", c->rootfs->type, "rootfs.type")
-                           : verr(&v, "missing", "rootfs.type");
+                           : schema_verr(&v, "missing", "rootfs.type");
   if (c->rootfs->diff_ids == NULL)
-    return verr(&v, "missing", "rootfs.diff_ids");
+    return schema_verr(&v, "missing", "rootfs.diff_ids");
   for (i = 0; i < c->rootfs->diff_ids_len; i++)
     if (!oci_image_digest_syntax_valid(c->rootfs->diff_ids[i]))
       {

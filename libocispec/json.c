@@ -445,6 +445,55 @@ json_gen_null(json_gen *g)
   GEN(g, yajl_gen_null(g->g));
 }
 
+void
+json_gen_value(json_gen *g, const json_value *v)
+{
+  int64_t i64;
+  uint64_t u64;
+  double d;
+  bool b = false;
+  size_t i;
+
+  switch (json_typeof(v))
+    {
+    case JSON_NULL:
+      json_gen_null(g);
+      break;
+    case JSON_BOOL:
+      (void)json_get_bool(v, &b);
+      json_gen_bool(g, b);
+      break;
+    case JSON_NUMBER:
+      if (json_get_int64(v, &i64))
+        json_gen_int64(g, i64);
+      else if (json_get_uint64(v, &u64))
+        json_gen_uint64(g, u64);
+      else if (json_get_double(v, &d))
+        json_gen_double(g, d);
+      else
+        json_gen_null(g);
+      break;
+    case JSON_STRING:
+      json_gen_string(g, json_get_string(v));
+      break;
+    case JSON_ARRAY:
+      json_gen_array_open(g);
+      for (i = 0; i < json_array_len(v); i++)
+        json_gen_value(g, json_array_get(v, i));
+      json_gen_array_close(g);
+      break;
+    case JSON_OBJECT:
+      json_gen_object_open(g);
+      for (i = 0; i < json_object_len(v); i++)
+        {
+          json_gen_key(g, json_object_key(v, i));
+          json_gen_value(g, json_object_value(v, i));
+        }
+      json_gen_object_close(g);
+      break;
+    }
+}
+
 static const char *
 gen_status_text(yajl_gen_status s)
 {

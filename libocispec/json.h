@@ -59,7 +59,23 @@ void json_gen_uint64(json_gen *g, uint64_t v);
 void json_gen_double(json_gen *g, double v);
 void json_gen_bool(json_gen *g, bool v);
 void json_gen_null(json_gen *g);
+/* Write a parsed value (and everything under it) as it is: to embed or pass on documents. */
+void json_gen_value(json_gen *g, const json_value *v);
 /* Hands over the finished document (NUL-terminated, malloc'd).  Returns 0, or -1 with *err. */
 int json_gen_finish(json_gen *g, char **ret, size_t *ret_len, char **err);
+
+/* For __attribute__((cleanup)): `cleanup_json json_value *doc = NULL;`. */
+static inline void
+json_value_freep(json_value **v)
+{
+  json_value_free(*v);
+}
+static inline void
+json_gen_freep(json_gen **g)
+{
+  json_gen_free(*g);
+}
+#define cleanup_json     __attribute__((cleanup(json_value_freep)))
+#define cleanup_json_gen __attribute__((cleanup(json_gen_freep)))
 
 #endif

@@ -950,3 +950,21 @@ schema_unknown_keys(const schema_type *t, const char *source, const char *text, 
     }
   return u.list;
 }
+
+int
+schema_verr(schema_vctx *v, const char *msg, const char *path_fmt, ...)
+{
+  char *path = NULL;
+  va_list ap;
+  int r;
+
+  if (v->err == NULL)
+    return -1;
+  va_start(ap, path_fmt);
+  r = vasprintf(&path, path_fmt, ap);
+  va_end(ap);
+  if (r < 0 || asprintf(v->err, "%s: %s: %s", v->source, path, msg) < 0)
+    *v->err = strdup("out of memory");
+  free(path);
+  return -1;
+}

@@ -78,6 +78,17 @@ bool schema_equal(const schema_type *t, const void *a, const void *b);
    for invalid JSON. */
 char **schema_unknown_keys(const schema_type *t, const char *source, const char *text, size_t len, char **err);
 
+/* Semantic validation (validate.c, image_spec.c): where messages go and what they start with. */
+typedef struct schema_vctx
+{
+  const char *source; /* "config.json", "manifest" */
+  char **err;         /* NULL: no message wanted */
+} schema_vctx;
+
+/* Set *v->err to "<source>: <path>: <msg>"; path_fmt is a printf format for the JSON path.
+   Always -1. */
+int schema_verr(schema_vctx *v, const char *msg, const char *path_fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The runtime-spec document types (runtime_spec.c). */
 extern const schema_type oci_config_type;
 extern const schema_type oci_process_type;

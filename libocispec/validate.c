@@ -4,38 +4,12 @@
  *   config.json: linux.namespaces[2].type: unknown namespace type "foo" */
 #include "config.h"
 #include "ocispec.h"
+#include "schema.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct
-{
-  const char *source;
-  char **err;
-} vctx;
-
-/* path is a printf format for the JSON path; then the message after "%s: ". */
-static int verr(vctx *v, const char *msg, const char *path_fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-verr(vctx *v, const char *msg, const char *path_fmt, ...)
-{
-  char *path = NULL;
-  va_list ap;
-  int r;
-
-  if (v->err == NULL)
-    return -1;
-  va_start(ap, path_fmt);
-  r = vasprintf(&path, path_fmt, ap);
-  va_end(ap);
-  if (r < 0 || asprintf(v->err, "%s: %s: %s", v->source, path, msg) < 0)
-    *v->err = strdup("out of memory");
-  free(path);
-  return -1;
-}
 
 /* For messages that quote a value: the caller frees the result. */
 static char *
@@ -52,7 +26,7 @@ quoted(const char *what, const char *value)
   do                                                                                                                   \
     {                                                                                                                  \
       char *msg_ = quoted(what, value);                                                                                \
-      verr(v, msg_ ? msg_ : "invalid value", __VA_ARGS__);                                                             \
+      schema_verr(v, msg_ ? msg_ : "invalid value", __VA_ARGS__);                                                      \
       free(msg_);                                                                                                      \
       return -1;                                                                                                       \
     }                                                                                                                  \
@@ -113,14 +87,14 @@ static const char *const personality_domains[] = { "LINUX", "LINUX32", NULL };
 static const char *const time_clocks[] = { "monotonic", "boottime", NULL };
 
 static int
-check_process(vctx *v, const char *prefix, const oci_process *p)
+check_process(schema_vctx *v, const char *prefix, const oci_process *p)
 {
   size_t i, j;
 
   if (p->args_len == 0 || empty(p->args[0]))
-    return verr(v, "must not be empty", "%sargs", prefix);
+    return schema_verr(v, "must not be empty", "%sargs", prefix);
   if (empty(p->cwd))
-    return verr(v, "missing required field", "%scwd", prefix);
+    return schema_verr(v, "missing required field", "%scwd", prefix);
   if (p->cwd[0] != '/')
     FAIL_VALUE(v, "not an absolute path:", p->cwd, "%scwd", prefix);
   for (i = 0; i < p->rlimits_len; i++)
@@ -128,7 +102,7 @@ check_process(vctx *v, const char *prefix, const oci_process *p)
       const oci_rlimit *rl = &p->rlimits[i];
 
       if (empty(rl->type))
-        return verr(v, "missing required field", "%srlimits[%zu].type", prefix, i);
+        return schema_verr(v, "missing required field", "%srlimits[%zu].type", prefix, i);
       if (!in_set(rl->type, rlimit_types))
         FAIL_VALUE(v, "unknown rlimit type", rl->type, "%srlimits[%zu].type", prefix, i);
       /* config.md: "the runtime MUST generate an error for any duplicated entries" */
@@ -140,20 +114,20 @@ check_process(vctx *v, const char *prefix, const oci_process *p)
           char msg[96];
           snprintf(msg, sizeof msg, "soft limit %llu is greater than hard limit %llu", (unsigned long long)rl->soft,
                    (unsigned long long)rl->hard);
-          return verr(v, msg, "%srlimits[%zu]", prefix, i);
+          return schema_verr(v, msg, "%srlimits[%zu]", prefix, i);
         }
     }
   if (p->scheduler != NULL)
     {
       if (empty(p->scheduler->policy))
-        return verr(v, "missing required field", "%sscheduler.policy", prefix);
+        return schema_verr(v, "missing required field", "%sscheduler.policy", prefix);
       if (!in_set(p->scheduler->policy, sched_policies))
         FAIL_VALUE(v, "unknown scheduler policy", p->scheduler->policy, "%sscheduler.policy", prefix);
     }
   if (p->io_priority != NULL)
     {
       if (empty(p->io_priority->klass))
-        return verr(v, "missing required field", "%sioPriority.class", prefix);
+        return schema_verr(v, "missing required field", "%sioPriority.class", prefix);
       if (!in_set(p->io_priority->klass, ioprio_classes))
         FAIL_VALUE(v, "unknown I/O priority class", p->io_priority->klass, "%sioPriority.class", prefix);
     }
@@ -161,7 +135,7 @@ check_process(vctx *v, const char *prefix, const oci_process *p)
 }
 
 static int
-check_hooks(vctx *v, const oci_hooks *h)
+check_hooks(schema_vctx *v, const oci_hooks *h)
 {
   const struct
   {
@@ -183,22 +157,22 @@ check_hooks(vctx *v, const oci_hooks *h)
 
         /* config.md "POSIX-platform Hooks": path is REQUIRED and absolute; timeout > 0 */
         if (empty(hk->path))
-          return verr(v, "missing required field", "hooks.%s[%zu].path", lists[i].name, j);
+          return schema_verr(v, "missing required field", "hooks.%s[%zu].path", lists[i].name, j);
         if (hk->path[0] != '/')
           FAIL_VALUE(v, "not an absolute path:", hk->path, "hooks.%s[%zu].path", lists[i].name, j);
         if (hk->timeout_present && hk->timeout <= 0)
-          return verr(v, "must be greater than zero", "hooks.%s[%zu].timeout", lists[i].name, j);
+          return schema_verr(v, "must be greater than zero", "hooks.%s[%zu].timeout", lists[i].name, j);
       }
   return 0;
 }
 
 static int
-check_seccomp(vctx *v, const oci_seccomp *s)
+check_seccomp(schema_vctx *v, const oci_seccomp *s)
 {
   size_t i, j;
 
   if (empty(s->default_action))
-    return verr(v, "missing required field", "linux.seccomp.defaultAction");
+    return schema_verr(v, "missing required field", "linux.seccomp.defaultAction");
   if (!in_set(s->default_action, seccomp_actions))
     FAIL_VALUE(v, "unknown seccomp action", s->default_action, "linux.seccomp.defaultAction");
   for (i = 0; i < s->syscalls_len; i++)
@@ -206,15 +180,15 @@ check_seccomp(vctx *v, const oci_seccomp *s)
       const oci_seccomp_syscall *sc = &s->syscalls[i];
 
       if (sc->names_len == 0)
-        return verr(v, "must not be empty", "linux.seccomp.syscalls[%zu].names", i);
+        return schema_verr(v, "must not be empty", "linux.seccomp.syscalls[%zu].names", i);
       if (empty(sc->action))
-        return verr(v, "missing required field", "linux.seccomp.syscalls[%zu].action", i);
+        return schema_verr(v, "missing required field", "linux.seccomp.syscalls[%zu].action", i);
       if (!in_set(sc->action, seccomp_actions))
         FAIL_VALUE(v, "unknown seccomp action", sc->action, "linux.seccomp.syscalls[%zu].action", i);
       for (j = 0; j < sc->args_len; j++)
         {
           if (empty(sc->args[j].op))
-            return verr(v, "missing required field", "linux.seccomp.syscalls[%zu].args[%zu].op", i, j);
+            return schema_verr(v, "missing required field", "linux.seccomp.syscalls[%zu].args[%zu].op", i, j);
           if (!in_set(sc->args[j].op, seccomp_operators))
             FAIL_VALUE(v, "unknown seccomp operator", sc->args[j].op, "linux.seccomp.syscalls[%zu].args[%zu].op", i, j);
         }
@@ -223,7 +197,7 @@ check_seccomp(vctx *v, const oci_seccomp *s)
 }
 
 static int
-check_linux(vctx *v, const oci_linux *l)
+check_linux(schema_vctx *v, const oci_linux *l)
 {
   size_t i, j;
 
@@ -232,7 +206,7 @@ check_linux(vctx *v, const oci_linux *l)
       const char *t = l->namespaces[i].type;
 
       if (empty(t))
-        return verr(v, "missing required field", "linux.namespaces[%zu].type", i);
+        return schema_verr(v, "missing required field", "linux.namespaces[%zu].type", i);
       if (!in_set(t, namespace_types))
         FAIL_VALUE(v, "unknown namespace type", t, "linux.namespaces[%zu].type", i);
       /* config-linux.md: "If a namespace type is repeated, the runtime MUST generate an error" */
@@ -245,16 +219,16 @@ check_linux(vctx *v, const oci_linux *l)
       const oci_device *d = &l->devices[i];
 
       if (empty(d->path))
-        return verr(v, "missing required field", "linux.devices[%zu].path", i);
+        return schema_verr(v, "missing required field", "linux.devices[%zu].path", i);
       if (empty(d->type))
-        return verr(v, "missing required field", "linux.devices[%zu].type", i);
+        return schema_verr(v, "missing required field", "linux.devices[%zu].type", i);
       if (strlen(d->type) != 1 || strchr("cbup", d->type[0]) == NULL)
         FAIL_VALUE(v, "unknown device type", d->type, "linux.devices[%zu].type", i);
       /* config-linux.md "Devices": major and minor are REQUIRED unless type is p */
       if (d->type[0] != 'p' && !d->major_present)
-        return verr(v, "missing required field", "linux.devices[%zu].major", i);
+        return schema_verr(v, "missing required field", "linux.devices[%zu].major", i);
       if (d->type[0] != 'p' && !d->minor_present)
-        return verr(v, "missing required field", "linux.devices[%zu].minor", i);
+        return schema_verr(v, "missing required field", "linux.devices[%zu].minor", i);
     }
   if (l->rootfs_propagation != NULL && !in_set(l->rootfs_propagation, propagations))
     FAIL_VALUE(v, "unknown rootfs propagation", l->rootfs_propagation, "linux.rootfsPropagation");
@@ -276,7 +250,7 @@ check_linux(vctx *v, const oci_linux *l)
   if (l->personality != NULL)
     {
       if (empty(l->personality->domain))
-        return verr(v, "missing required field", "linux.personality.domain");
+        return schema_verr(v, "missing required field", "linux.personality.domain");
       if (!in_set(l->personality->domain, personality_domains))
         FAIL_VALUE(v, "unknown personality domain", l->personality->domain, "linux.personality.domain");
     }
@@ -286,7 +260,7 @@ check_linux(vctx *v, const oci_linux *l)
 int
 oci_config_validate(const char *source, const oci_config *c, char **err)
 {
-  vctx v = { source ? source : "config.json", err };
+  schema_vctx v = { source ? source : "config.json", err };
   size_t i;
 
   if (c == NULL)
@@ -296,18 +270,18 @@ oci_config_validate(const char *source, const oci_config *c, char **err)
       return -1;
     }
   if (empty(c->oci_version))
-    return verr(&v, "missing required field", "ociVersion");
+    return schema_verr(&v, "missing required field", "ociVersion");
   if (c->root == NULL)
-    return verr(&v, "missing required field", "root");
+    return schema_verr(&v, "missing required field", "root");
   if (empty(c->root->path))
-    return verr(&v, "missing required field", "root.path");
+    return schema_verr(&v, "missing required field", "root.path");
   if (c->process != NULL && check_process(&v, "process.", c->process) < 0)
     return -1;
   /* config.md "Mounts": destination is REQUIRED.  runc accepts relative destinations (resolved
      against the rootfs), so we do not insist on an absolute path here. */
   for (i = 0; i < c->mounts_len; i++)
     if (empty(c->mounts[i].destination))
-      return verr(&v, "missing required field", "mounts[%zu].destination", i);
+      return schema_verr(&v, "missing required field", "mounts[%zu].destination", i);
   if (c->hooks != NULL && check_hooks(&v, c->hooks) < 0)
     return -1;
   if (c->linux_ != NULL && check_linux(&v, c->linux_) < 0)
@@ -318,7 +292,7 @@ oci_config_validate(const char *source, const oci_config *c, char **err)
 int
 oci_process_validate(const char *source, const oci_process *p, char **err)
 {
-  vctx v = { source ? source : "process.json", err };
+  schema_vctx v = { source ? source : "process.json", err };
 
   if (p == NULL)
     {

@@ -17,7 +17,10 @@ MAN_MD = \
 	man/isolazi-spec.8.md \
 	man/isolazi-start.8.md \
 	man/isolazi-state.8.md \
-	man/isolazi-update.8.md
+	man/isolazi-update.8.md \
+	man/isolazi-vm.8.md \
+	man/isolazi-vm-sandbox.8.md \
+	man/isolazi-pull.1.md
 MAN_PAGES = $(MAN_MD:.md=)
 
 dist_man_MANS += $(MAN_PAGES)
@@ -28,7 +31,13 @@ if HAVE_GO_MD2MAN
 man/%.8: man/%.8.md
 	@$(MKDIR_P) $(@D)
 	$(AM_V_GEN)$(GO_MD2MAN) -in $< -out $@
+man/%.1: man/%.1.md
+	@$(MKDIR_P) $(@D)
+	$(AM_V_GEN)$(GO_MD2MAN) -in $< -out $@
 else
+man/%.1: man/%.1.md
+	@echo "$@: go-md2man is needed to build the man pages from a git checkout (apt-get install go-md2man)" >&2
+	@exit 1
 man/%.8: man/%.8.md
 	@echo "$@: go-md2man is needed to build the man pages from a git checkout (apt-get install go-md2man)" >&2
 	@exit 1

@@ -27,35 +27,6 @@
 /* An auth file is a few entries; a huge one is a mistake, not something to load. */
 #define AUTH_FILE_MAX (4 << 20)
 
-static void
-cleanup_json_valuep(json_value **v)
-{
-  json_value_free(*v);
-}
-#define cleanup_json __attribute__((cleanup(cleanup_json_valuep)))
-
-static void
-cleanup_json_genp(json_gen **g)
-{
-  json_gen_free(*g);
-}
-#define cleanup_gen __attribute__((cleanup(cleanup_json_genp)))
-
-/* An error whose message says it all: the code is kept for callers, no strerror text added. */
-static int set_plain(isolazi_error_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int
-set_plain(isolazi_error_t *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-  char *msg = NULL;
-
-  va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0)
-    msg = NULL;
-  va_end(ap);
-  return isolazi_error_take(err, code, msg);
-}
-
 static char *
 home_dir(void)
 {
@@ -148,8 +119,8 @@ key_matches(const char *key, const char *host)
   return is_docker_hub(k, n) && is_docker_hub(host, hn);
 }
 
-static char *
-base64_encode(const char *s)
+char *
+isolazi_auth_base64(const char *s)
 {
   size_t len = strlen(s);
   char *out = xmalloc(4 * ((len + 2) / 3) + 1);
@@ -204,7 +175,7 @@ load_file(const char *path, json_value **ret, isolazi_error_t *err)
       return isolazi_error_errno(err, "read credentials file `%s`", path);
     }
   if (S_ISREG(st.st_mode) && st.st_size > AUTH_FILE_MAX)
-    return set_plain(err, EFBIG, "read credentials file `%s`: larger than %d bytes", path, AUTH_FILE_MAX);
+    return isolazi_error_set_plain(err, EFBIG, "read credentials file `%s`: larger than %d bytes", path, AUTH_FILE_MAX);
   if (isolazi_read_file(path, &text, &len, err) < 0)
     return isolazi_error_wrap(err, "read credentials file `%s`", path);
   v = json_parse(text, len, &perr);
@@ -214,19 +185,22 @@ load_file(const char *path, json_value **ret, isolazi_error_t *err)
       char *near = perr ? strstr(perr, " near") : NULL;
       if (near != NULL)
         *near = '\0';
-      return set_plain(err, EINVAL, "parse credentials file `%s`: %s", path, perr ? perr : "invalid JSON");
+      return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: %s", path,
+                                     perr ? perr : "invalid JSON");
     }
   if (json_typeof(v) != JSON_OBJECT)
     {
       json_value_free(v);
-      return set_plain(err, EINVAL, "parse credentials file `%s`: the document is not a JSON object", path);
+      return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: the document is not a JSON object",
+                                     path);
     }
   auths = json_object_get(v, "auths");
   if (auths != NULL && json_typeof(auths) != JSON_OBJECT)
     {
       const char *type = json_type_name(json_typeof(auths)); /* a static string */
       json_value_free(v);
-      return set_plain(err, EINVAL, "parse credentials file `%s`: auths: expected an object, got %s", path, type);
+      return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: auths: expected an object, got %s",
+                                     path, type);
     }
   *ret = v;
   return 0;
@@ -244,29 +218,32 @@ parse_entry(const char *path, const char *key, const json_value *e, isolazi_cred
   size_t len = 0;
 
   if (json_typeof(e) != JSON_OBJECT)
-    return set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\": expected an object", path, key);
+    return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\": expected an object", path,
+                                   key);
   if (tok != NULL && json_typeof(tok) != JSON_NULL)
     {
       if (json_get_string(tok) == NULL)
-        return set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\".identitytoken: expected a string",
-                         path, key);
+        return isolazi_error_set_plain(
+            err, EINVAL, "parse credentials file `%s`: auths.\"%s\".identitytoken: expected a string", path, key);
       if (json_get_string(tok)[0] != '\0')
         ret->identity_token = xstrdup(json_get_string(tok));
     }
   if (auth != NULL && json_typeof(auth) != JSON_NULL)
     {
       if (json_get_string(auth) == NULL)
-        return set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\".auth: expected a string", path, key);
+        return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\".auth: expected a string",
+                                       path, key);
       if (json_get_string(auth)[0] == '\0')
         return 0;
       plain = base64_decode(json_get_string(auth), &len);
       /* The message never quotes the value: it is the secret. */
       if (plain == NULL || strlen(plain) != len)
-        return set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\".auth: not valid base64", path, key);
+        return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\".auth: not valid base64",
+                                       path, key);
       colon = strchr(plain, ':');
       if (colon == NULL)
-        return set_plain(err, EINVAL, "parse credentials file `%s`: auths.\"%s\".auth: not base64 of \"user:password\"",
-                         path, key);
+        return isolazi_error_set_plain(
+            err, EINVAL, "parse credentials file `%s`: auths.\"%s\".auth: not base64 of \"user:password\"", path, key);
       ret->username = xasprintf("%.*s", (int)(colon - plain), plain);
       /* With an identity token the password half is empty (docker writes "<token>:"). */
       if (ret->identity_token == NULL || colon[1] != '\0')
@@ -334,63 +311,13 @@ isolazi_auth_lookup(const char *host, const char *auth_file, isolazi_credentials
   return 0;
 }
 
-/* Write any parsed value back out (the parts of the file we do not own). */
-static void
-gen_copy(json_gen *g, const json_value *v)
-{
-  int64_t i64;
-  uint64_t u64;
-  double d;
-  bool b;
-  size_t i;
-
-  switch (json_typeof(v))
-    {
-    case JSON_NULL:
-      json_gen_null(g);
-      break;
-    case JSON_BOOL:
-      (void)json_get_bool(v, &b);
-      json_gen_bool(g, b);
-      break;
-    case JSON_NUMBER:
-      if (json_get_int64(v, &i64))
-        json_gen_int64(g, i64);
-      else if (json_get_uint64(v, &u64))
-        json_gen_uint64(g, u64);
-      else if (json_get_double(v, &d))
-        json_gen_double(g, d);
-      else
-        json_gen_null(g);
-      break;
-    case JSON_STRING:
-      json_gen_string(g, json_get_string(v));
-      break;
-    case JSON_ARRAY:
-      json_gen_array_open(g);
-      for (i = 0; i < json_array_len(v); i++)
-        gen_copy(g, json_array_get(v, i));
-      json_gen_array_close(g);
-      break;
-    case JSON_OBJECT:
-      json_gen_object_open(g);
-      for (i = 0; i < json_object_len(v); i++)
-        {
-          json_gen_key(g, json_object_key(v, i));
-          gen_copy(g, json_object_value(v, i));
-        }
-      json_gen_object_close(g);
-      break;
-    }
-}
-
 /* Rewrite `path` with the host's entries replaced by `auth` (NULL: removed).  *removed tells
  * whether there was an entry for the host. */
 static int
 rewrite(const char *path, const char *host, const char *auth, bool *removed, isolazi_error_t *err)
 {
   cleanup_json json_value *doc = NULL;
-  cleanup_gen json_gen *g = NULL;
+  cleanup_json_gen json_gen *g = NULL;
   cleanup_free char *out = NULL;
   cleanup_free char *gerr = NULL;
   cleanup_free char *dir = NULL;
@@ -418,7 +345,7 @@ rewrite(const char *path, const char *host, const char *auth, bool *removed, iso
           continue;
         }
       json_gen_key(g, key);
-      gen_copy(g, json_object_value(auths, i));
+      json_gen_value(g, json_object_value(auths, i));
     }
   if (auth != NULL)
     {
@@ -434,11 +361,12 @@ rewrite(const char *path, const char *host, const char *auth, bool *removed, iso
       if (strcmp(json_object_key(doc, i), "auths") == 0)
         continue;
       json_gen_key(g, json_object_key(doc, i));
-      gen_copy(g, json_object_value(doc, i));
+      json_gen_value(g, json_object_value(doc, i));
     }
   json_gen_object_close(g);
   if (json_gen_finish(g, &out, &len, &gerr) < 0)
-    return set_plain(err, EINVAL, "write credentials file `%s`: %s", path, gerr ? gerr : "JSON writer failed");
+    return isolazi_error_set_plain(err, EINVAL, "write credentials file `%s`: %s", path,
+                                   gerr ? gerr : "JSON writer failed");
   if (auth == NULL && !*removed)
     return 0;
 
@@ -473,11 +401,12 @@ isolazi_auth_store(const char *host, const char *username, const char *password,
   if (path == NULL)
     return -1;
   if (host == NULL || host[0] == '\0')
-    return set_plain(err, EINVAL, "store credentials: empty registry name");
+    return isolazi_error_set_plain(err, EINVAL, "store credentials: empty registry name");
   if (username == NULL || username[0] == '\0' || strchr(username, ':') != NULL)
-    return set_plain(err, EINVAL, "store credentials for `%s`: the user name must be non-empty and without `:`", host);
+    return isolazi_error_set_plain(err, EINVAL,
+                                   "store credentials for `%s`: the user name must be non-empty and without `:`", host);
   plain = xasprintf("%s:%s", username, password ? password : "");
-  b64 = base64_encode(plain);
+  b64 = isolazi_auth_base64(plain);
   r = rewrite(path, host, b64, &removed, err);
   explicit_bzero(plain, strlen(plain));
   explicit_bzero(b64, strlen(b64));
@@ -495,7 +424,7 @@ isolazi_auth_remove(const char *host, const char *auth_file, isolazi_error_t *er
   if (rewrite(path, host, NULL, &removed, err) < 0)
     return -1;
   if (!removed)
-    return set_plain(err, ENOENT, "remove credentials of `%s` from `%s`: not logged in", host, path);
+    return isolazi_error_set_plain(err, ENOENT, "remove credentials of `%s` from `%s`: not logged in", host, path);
   return 0;
 }
 

@@ -27,4 +27,7 @@ int isolazi_auth_remove(const char *host, const char *auth_file, isolazi_error_t
 
 void isolazi_credentials_release(isolazi_credentials_t *c);
 
+/* Standard base64 with padding (the "auth" field, HTTP Basic): a malloc'd string. */
+char *isolazi_auth_base64(const char *s);
+
 #endif

@@ -616,56 +616,6 @@ isolazi_image_lookup(isolazi_store_t *s, const char *text, isolazi_store_image_t
   return isolazi_error_set(err, ENOENT, "image `%s` is not in the store", text);
 }
 
-/* Copy a parsed document into the generator (inspect embeds the stored documents). */
-static void
-gen_value(json_gen *g, const json_value *v)
-{
-  int64_t i;
-  uint64_t u;
-  double d;
-  bool b;
-  size_t k;
-
-  switch (json_typeof(v))
-    {
-    case JSON_NULL:
-      json_gen_null(g);
-      break;
-    case JSON_BOOL:
-      json_get_bool(v, &b);
-      json_gen_bool(g, b);
-      break;
-    case JSON_NUMBER:
-      if (json_get_int64(v, &i))
-        json_gen_int64(g, i);
-      else if (json_get_uint64(v, &u))
-        json_gen_uint64(g, u);
-      else if (json_get_double(v, &d))
-        json_gen_double(g, d);
-      else
-        json_gen_null(g);
-      break;
-    case JSON_STRING:
-      json_gen_string(g, json_get_string(v));
-      break;
-    case JSON_ARRAY:
-      json_gen_array_open(g);
-      for (k = 0; k < json_array_len(v); k++)
-        gen_value(g, json_array_get(v, k));
-      json_gen_array_close(g);
-      break;
-    case JSON_OBJECT:
-      json_gen_object_open(g);
-      for (k = 0; k < json_object_len(v); k++)
-        {
-          json_gen_key(g, json_object_key(v, k));
-          gen_value(g, json_object_value(v, k));
-        }
-      json_gen_object_close(g);
-      break;
-    }
-}
-
 static int
 gen_blob(json_gen *g, isolazi_store_t *s, const char *digest, size_t max, isolazi_error_t *err)
 {
@@ -682,7 +632,7 @@ gen_blob(json_gen *g, isolazi_store_t *s, const char *digest, size_t max, isolaz
       isolazi_error_take(err, 0, perr);
       return isolazi_error_wrap(err, "parse blob `%s`", digest);
     }
-  gen_value(g, v);
+  json_gen_value(g, v);
   json_value_free(v);
   return 0;
 }

@@ -143,21 +143,6 @@ typedef struct xfer
   isolazi_error_t error;
 } xfer_t;
 
-/* An error whose message says it all: the code is kept for callers, no strerror text added. */
-static int set_plain(isolazi_error_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int
-set_plain(isolazi_error_t *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-  char *msg = NULL;
-
-  va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0)
-    msg = NULL;
-  va_end(ap);
-  return isolazi_error_take(err, code, msg);
-}
-
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 static long long
@@ -168,23 +153,6 @@ mono_ms(void)
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-static char *
-base64(const char *s)
-{
-  size_t len = strlen(s);
-  char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-  (void)EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
-  return out;
-}
-
-static void
-cleanup_json_valuep(json_value **v)
-{
-  json_value_free(*v);
-}
-#define cleanup_json __attribute__((cleanup(cleanup_json_valuep)))
 
 static void
 cleanup_curlp(char **p)
@@ -441,8 +409,8 @@ isolazi_registry_parse_challenges(const char *header, isolazi_auth_challenge_t *
       if (name_len == 0)
         {
           isolazi_auth_challenges_free(c, n);
-          return set_plain(err, EINVAL, "parse WWW-Authenticate `%s`: unexpected `%c` at offset %zu", header, *p,
-                           (size_t)(p - header));
+          return isolazi_error_set_plain(err, EINVAL, "parse WWW-Authenticate `%s`: unexpected `%c` at offset %zu",
+                                         header, *p, (size_t)(p - header));
         }
       q = skip_ws(p);
       if (cur != NULL && *q == '=' && *skip_ws(q + 1) != '=' && *skip_ws(q + 1) != ',' && *skip_ws(q + 1) != '\0')
@@ -463,7 +431,8 @@ isolazi_registry_parse_challenges(const char *header, isolazi_auth_challenge_t *
                     {
                       free(value);
                       isolazi_auth_challenges_free(c, n);
-                      return set_plain(err, EINVAL, "parse WWW-Authenticate `%s`: unterminated quoted string", header);
+                      return isolazi_error_set_plain(err, EINVAL,
+                                                     "parse WWW-Authenticate `%s`: unterminated quoted string", header);
                     }
                   if (*p == '\\' && p[1] != '\0')
                     p++;
@@ -686,7 +655,7 @@ token_fetch(isolazi_registry_t *r, const char *scope, const char *fetch_scope, i
           if (r->creds.username != NULL && r->creds.password != NULL)
             {
               cleanup_free char *up = xasprintf("%s:%s", r->creds.username, r->creds.password);
-              cleanup_free char *b = base64(up);
+              cleanup_free char *b = isolazi_auth_base64(up);
               cleanup_free char *h = xasprintf("Authorization: Basic %s", b);
               hdrs = curl_slist_append(hdrs, h);
               explicit_bzero(up, strlen(up));
@@ -732,10 +701,10 @@ token_fetch(isolazi_registry_t *r, const char *scope, const char *fetch_scope, i
         int rc;
 
         if (status == 401 || status == 403)
-          rc = set_plain(err, EACCES, "get a token from `%s`: HTTP %ld%s%s%s: %s", realm_shown, status,
-                         errors ? " (" : "", errors ? errors : "", errors ? ")" : "",
-                         creds ? "the credentials were refused (wrong user name or password?)"
-                               : "anonymous access refused (log in first)");
+          rc = isolazi_error_set_plain(err, EACCES, "get a token from `%s`: HTTP %ld%s%s%s: %s", realm_shown, status,
+                                       errors ? " (" : "", errors ? errors : "", errors ? ")" : "",
+                                       creds ? "the credentials were refused (wrong user name or password?)"
+                                             : "anonymous access refused (log in first)");
         else
           rc = isolazi_error_set(err, 0, "get a token from `%s`: HTTP %ld%s%s%s", realm_shown, status,
                                  errors ? " (" : "", errors ? errors : "", errors ? ")" : "");
@@ -775,42 +744,48 @@ token_fetch(isolazi_registry_t *r, const char *scope, const char *fetch_scope, i
 
 /* ---- transfers ------------------------------------------------------------------------------ */
 
-static int xfail(xfer_t *x, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* End the transfer with an error: "<ctx>: <text>" (the text says it all). */
+/* End the transfer with an error: "<ctx>: <text>"; with_cause adds the errno's text. */
+static int xfail_va(xfer_t *x, int errnum, bool with_cause, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static int
-xfail(xfer_t *x, int errnum, const char *fmt, ...)
+xfail_va(xfer_t *x, int errnum, bool with_cause, const char *fmt, va_list ap)
 {
-  va_list ap;
-  char *text = NULL;
+  cleanup_free char *text = NULL;
 
-  va_start(ap, fmt);
   if (vasprintf(&text, fmt, ap) < 0)
     text = NULL;
-  va_end(ap);
-  isolazi_error_take(&x->error, errnum, xasprintf("%s: %s", x->ctx, text ? text : "out of memory"));
-  free(text);
+  if (with_cause)
+    isolazi_error_set(&x->error, errnum, "%s: %s", x->ctx, text ? text : "out of memory");
+  else
+    isolazi_error_take(&x->error, errnum, xasprintf("%s: %s", x->ctx, text ? text : "out of memory"));
   x->result = -1;
   x->state = X_DONE;
   return -1;
 }
 
-/* The same for a failed system call: the errno's text ends the message. */
+/* The text says it all. */
+static int xfail(xfer_t *x, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int
+xfail(xfer_t *x, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  xfail_va(x, errnum, false, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* A failed system call: the errno's text ends the message. */
 static int xfail_sys(xfer_t *x, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int
 xfail_sys(xfer_t *x, int errnum, const char *fmt, ...)
 {
   va_list ap;
-  char *text = NULL;
 
   va_start(ap, fmt);
-  if (vasprintf(&text, fmt, ap) < 0)
-    text = NULL;
+  xfail_va(x, errnum, true, fmt, ap);
   va_end(ap);
-  isolazi_error_set(&x->error, errnum, "%s: %s", x->ctx, text ? text : "out of memory");
-  free(text);
-  x->result = -1;
-  x->state = X_DONE;
   return -1;
 }
 
@@ -1113,7 +1088,7 @@ xfer_start(xfer_t *x)
       if (r->scheme == AUTH_BASIC && r->creds.username != NULL && r->creds.password != NULL)
         {
           cleanup_free char *up = xasprintf("%s:%s", r->creds.username, r->creds.password);
-          cleanup_free char *b = base64(up);
+          cleanup_free char *b = isolazi_auth_base64(up);
           cleanup_free char *h = xasprintf("Authorization: Basic %s", b);
           x->headers = curl_slist_append(x->headers, h);
           explicit_bzero(up, strlen(up));
@@ -1616,12 +1591,13 @@ isolazi_registry_new(const isolazi_image_ref_t *ref, const isolazi_registry_opts
 {
   if (ref == NULL || ref->domain == NULL || ref->domain[0] == '\0')
     {
-      set_plain(err, EINVAL, "open registry: the reference has no registry");
+      isolazi_error_set_plain(err, EINVAL, "open registry: the reference has no registry");
       return NULL;
     }
   if (!valid_repository(ref->path))
     {
-      set_plain(err, EINVAL, "open registry `%s`: invalid repository `%s`", ref->domain, ref->path ? ref->path : "");
+      isolazi_error_set_plain(err, EINVAL, "open registry `%s`: invalid repository `%s`", ref->domain,
+                              ref->path ? ref->path : "");
       return NULL;
     }
   return registry_alloc(ref->domain, ref->path, opts, err);
@@ -1701,8 +1677,8 @@ isolazi_registry_get_manifest(isolazi_registry_t *r, const char *reference, size
   const char *mt;
 
   if (by_digest ? !isolazi_digest_valid(reference) : !valid_tag(reference))
-    return set_plain(err, EINVAL, "get manifest `%s` of `%s`: not a valid tag or digest", reference ? reference : "",
-                     r->name);
+    return isolazi_error_set_plain(err, EINVAL, "get manifest `%s` of `%s`: not a valid tag or digest",
+                                   reference ? reference : "", r->name);
   if (ensure_ping(r, err) < 0)
     return isolazi_error_wrap(err, "get manifest `%s` of `%s`", reference, r->name);
   x = xfer_new(r, xasprintf("get manifest `%s` of `%s`", reference, r->name),
@@ -1719,14 +1695,14 @@ isolazi_registry_get_manifest(isolazi_registry_t *r, const char *reference, size
   if (!by_digest && x->docker_digest != NULL && isolazi_digest_valid(x->docker_digest)
       && strncmp(x->docker_digest, x->computed, strcspn(x->computed, ":") + 1) == 0
       && strcmp(x->docker_digest, x->computed) != 0)
-    return set_plain(err, EBADMSG,
-                     "get manifest `%s` of `%s`: digest mismatch: the content hashes to %s, the registry says %s",
-                     reference, r->name, x->computed, x->docker_digest);
+    return isolazi_error_set_plain(
+        err, EBADMSG, "get manifest `%s` of `%s`: digest mismatch: the content hashes to %s, the registry says %s",
+        reference, r->name, x->computed, x->docker_digest);
 
   doc = json_parse(x->buf ? x->buf : "", x->len, &perr);
   if (doc == NULL || json_typeof(doc) != JSON_OBJECT)
-    return set_plain(err, EBADMSG, "get manifest `%s` of `%s`: %s", reference, r->name,
-                     doc == NULL ? (perr ? perr : "invalid JSON") : "the document is not a JSON object");
+    return isolazi_error_set_plain(err, EBADMSG, "get manifest `%s` of `%s`: %s", reference, r->name,
+                                   doc == NULL ? (perr ? perr : "invalid JSON") : "the document is not a JSON object");
   mt = json_get_string(json_object_get(doc, "mediaType"));
   if (mt != NULL && mt[0] != '\0')
     type = xstrdup(mt);
@@ -1741,12 +1717,13 @@ isolazi_registry_get_manifest(isolazi_registry_t *r, const char *reference, size
   if (isolazi_registry_manifest_kind(type) == ISOLAZI_MANIFEST_UNKNOWN)
     {
       if (isolazi_has_prefix(type, "application/vnd.docker.distribution.manifest.v1"))
-        return set_plain(err, ENOTSUP,
-                         "get manifest `%s` of `%s`: Docker schema 1 manifests are not supported (deprecated "
-                         "since 2019)",
-                         reference, r->name);
-      return set_plain(err, ENOTSUP, "get manifest `%s` of `%s`: unsupported media type `%s`", reference, r->name,
-                       type);
+        return isolazi_error_set_plain(
+            err, ENOTSUP,
+            "get manifest `%s` of `%s`: Docker schema 1 manifests are not supported (deprecated "
+            "since 2019)",
+            reference, r->name);
+      return isolazi_error_set_plain(err, ENOTSUP, "get manifest `%s` of `%s`: unsupported media type `%s`", reference,
+                                     r->name, type);
     }
   if (ret_media_type != NULL)
     *ret_media_type = steal_pointer(&type);
@@ -1901,7 +1878,7 @@ isolazi_registry_check_login(const char *host, const char *username, const char 
   int ret = 0;
 
   if (host == NULL || host[0] == '\0')
-    return set_plain(err, EINVAL, "log in: empty registry name");
+    return isolazi_error_set_plain(err, EINVAL, "log in: empty registry name");
   if (username != NULL)
     {
       o.username = username;

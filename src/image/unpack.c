@@ -284,24 +284,11 @@ clean_name_or_error(const char *name, const char *what, char **ret, isolazi_erro
  * Filesystem operations relative to the root
  * ---------------------------------------------------------------------------------------- */
 
+/* "" is the root itself. */
 static int
 openat2_in_root(int root_fd, const char *path, int oflags)
 {
-  struct open_how how;
-  int tries, fd = -1;
-
-  if (*path == '\0')
-    path = ".";
-  memset(&how, 0, sizeof how);
-  how.flags = (uint64_t)(oflags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  for (tries = 0; tries < 32; tries++)
-    {
-      fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-      if (fd >= 0 || errno != EAGAIN)
-        break;
-    }
-  return fd;
+  return isolazi_openat2_in_root(root_fd, *path == '\0' ? "." : path, oflags, false);
 }
 
 static void defer_implicit(unpacker_t *u, const char *path);

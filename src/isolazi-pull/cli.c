@@ -16,19 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void
-cli_print_usage(const cli_verb_t *verb)
-{
-  printf("Usage: isolazi-pull %s %s\n\n", verb->name, verb->args);
-  fputs(verb->description, stdout);
-  printf("\nOptions:\n");
-  if (verb->options != NULL)
-    fputs(verb->options, stdout);
-  printf("  -h, --help                  show this help\n");
-  printf("\nGlobal options (--store, --debug) go before the command: see `isolazi-pull --help`.\n");
-  fflush(stdout);
-}
-
 static void
 print_error(const char *msg)
 {
@@ -36,97 +23,16 @@ print_error(const char *msg)
   (void)isolazi_write_all(STDERR_FILENO, line, strlen(line));
 }
 
-int
-cli_usage_error(const char *verb, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
+const char *cli_program = "isolazi-pull";
 
-  va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0)
-    msg = NULL;
-  va_end(ap);
-  print_error(msg != NULL ? msg : "usage error");
-  if (verb != NULL)
-    fprintf(stderr, "Run `isolazi-pull %s --help` for usage.\n", verb);
-  else
-    fprintf(stderr, "Run `isolazi-pull --help` for usage.\n");
-  return CLI_EXIT_USAGE;
-}
-
-int
-cli_fail(isolazi_error_t *err)
-{
-  print_error(err->msg != NULL ? err->msg : "unknown error");
-  isolazi_error_release(err);
-  return CLI_EXIT_FAILURE;
-}
-
-/* The flag as the user wrote it, without any "=value". */
-static char *
-flag_text(const char *arg)
-{
-  const char *eq = strchr(arg, '=');
-  if (isolazi_has_prefix(arg, "--") && eq != NULL)
-    return xasprintf("%.*s", (int)(eq - arg), arg);
-  return xstrdup(arg);
-}
-
-static bool
-takes_no_value(const struct option *longopts, const char *flag)
-{
-  const struct option *o;
-
-  if (!isolazi_has_prefix(flag, "--"))
-    return false;
-  for (o = longopts; o->name != NULL; o++)
-    if (strcmp(o->name, flag + 2) == 0)
-      return o->has_arg == no_argument;
-  return false;
-}
-
-int
-cli_getopt(const cli_verb_t *verb, int argc, char **argv, bool *first)
-{
-  cleanup_free char *shortopts = NULL;
-  int c;
-
-  /* The global flags stop at the command name ("+"); a command's flags may follow its
-     arguments, as podman's do (GNU permutation). */
-  shortopts = xasprintf("%s:%s", verb->name == NULL ? "+" : "", verb->shortopts);
-  if (*first)
-    {
-      optind = 0; /* GNU getopt: full reinitialisation, scanning starts at argv[1] */
-      *first = false;
-    }
-  opterr = 0;
-  c = getopt_long(argc, argv, shortopts, verb->longopts, NULL);
-  if (c == '?' || c == ':')
-    {
-      /* The flag as written: getopt has moved past it, so it is argv[optind - 1] for a long
-         one; a short one may sit inside a cluster ("-qx"), so optopt names it. */
-      cleanup_free char *flag = NULL;
-      cleanup_free char *cmd = verb->name != NULL ? xasprintf("isolazi-pull %s", verb->name) : xstrdup("isolazi-pull");
-
-      if (optind > 0 && optind - 1 < argc && isolazi_has_prefix(argv[optind - 1], "--"))
-        flag = flag_text(argv[optind - 1]);
-      else
-        flag = xasprintf("-%c", optopt);
-      if (c == ':')
-        cli_usage_error(verb->name, "flag `%s` of `%s` needs a value", flag, cmd);
-      else if (takes_no_value(verb->longopts, flag))
-        cli_usage_error(verb->name, "flag `%s` of `%s` takes no value", flag, cmd);
-      else
-        cli_usage_error(verb->name, "unknown flag `%s` for `%s`", flag, cmd);
-      return CLI_EXIT_ERROR;
-    }
-  if (c == 'h' && verb->name != NULL)
-    {
-      cli_print_usage(verb);
-      return CLI_EXIT_OK;
-    }
-  return c;
-}
+/* podman's: flags anywhere after the command, exit status 2 for a usage error, errors on stderr
+   after the program's name. */
+const cli_frontend_t cli_frontend = {
+  .global_flags = "--store, --debug",
+  .usage_status = CLI_EXIT_USAGE,
+  .flags_anywhere = true,
+  .report = print_error,
+};
 
 int
 cli_check_args(const cli_verb_t *verb, int argc, char **argv, int min, int max, const char *what)
@@ -139,6 +45,17 @@ cli_check_args(const cli_verb_t *verb, int argc, char **argv, int min, int max, 
     return cli_usage_error(verb->name, "`isolazi-pull %s` does not take the argument `%s`", verb->name,
                            argv[optind + max]);
   return 0;
+}
+
+int
+cli_parse_no_flags(const cli_verb_t *verb, int argc, char **argv, int min, int max, const char *what)
+{
+  bool first = true;
+  int c;
+
+  while ((c = cli_getopt(verb, argc, argv, &first)) != CLI_DONE)
+    return c == CLI_EXIT_OK ? 0 : CLI_EXIT_USAGE;
+  return cli_check_args(verb, argc, argv, min, max, what) != 0 ? CLI_EXIT_USAGE : CLI_DONE;
 }
 
 int

@@ -13,55 +13,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "error.h"
+#include "frontend.h" /* cli_getopt, cli_usage_error (returns 2), cli_fail, the command table */
 #include "pull.h"
 #include "store.h"
 
 #define CLI_EXIT_FAILURE 1
 #define CLI_EXIT_USAGE   2
 
-typedef struct cli_context
+struct cli_context
 {
   const char *store_root; /* --store, NULL: the caller's default */
-} cli_context_t;
-
-typedef int (*cli_handler_t)(cli_context_t *ctx, int argc, char **argv);
-
-typedef struct cli_command
-{
-  const char *name;
-  const char *summary; /* one line, lower case, no full stop */
-  cli_handler_t handler;
-} cli_command_t;
-
-typedef struct cli_verb
-{
-  const char *name;              /* "pull" */
-  const char *args;              /* "[OPTIONS] REF" */
-  const char *description;       /* a paragraph, ends in "\n" */
-  const char *options;           /* "  -q, --quiet   ...\n" lines, or NULL */
-  const char *shortopts;         /* without the leading ':' */
-  const struct option *longopts; /* must contain {"help", no_argument, NULL, 'h'} */
-} cli_verb_t;
-
-#define CLI_DONE       (-1) /* no more flags: the positional arguments are argv[optind..] */
-#define CLI_EXIT_OK    (-2) /* --help was printed: exit 0 */
-#define CLI_EXIT_ERROR (-3) /* a usage error was reported: exit 2 */
-
-/* getopt_long for a command, flags anywhere (GNU permutation).  Reports unknown flags and
- * missing values itself.  *first must be true on the first call of a command. */
-int cli_getopt(const cli_verb_t *verb, int argc, char **argv, bool *first);
-void cli_print_usage(const cli_verb_t *verb);
-
-/* Report a usage error for `isolazi-pull <verb>` (verb NULL: for isolazi-pull itself), then a
- * hint to --help.  Returns 2. */
-int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+};
 
 /* Between min and max positional arguments (max < 0: no limit); `what` names them in the
  * message ("an image reference").  Returns 0, or 2 after reporting. */
 int cli_check_args(const cli_verb_t *verb, int argc, char **argv, int min, int max, const char *what);
 
-/* Report err once on stderr, release it, return 1. */
-int cli_fail(isolazi_error_t *err);
+/* The whole argument parsing of a command whose only flag is --help: returns CLI_DONE with the
+ * arguments at argv[optind..], or the exit status (0 after --help, 2 on a usage error). */
+int cli_parse_no_flags(const cli_verb_t *verb, int argc, char **argv, int min, int max, const char *what);
 
 int cli_open_store(cli_context_t *ctx, isolazi_store_t **ret, isolazi_error_t *err);
 

@@ -27,13 +27,10 @@ cli_inspect(cli_context_t *ctx, int argc, char **argv)
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   cleanup_free char *json = NULL;
   isolazi_store_t *s = NULL;
-  bool first = true;
   int c;
 
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    return c == CLI_EXIT_OK ? 0 : CLI_EXIT_USAGE;
-  if (cli_check_args(&verb, argc, argv, 1, 1, "an image reference") != 0)
-    return CLI_EXIT_USAGE;
+  if ((c = cli_parse_no_flags(&verb, argc, argv, 1, 1, "an image reference")) != CLI_DONE)
+    return c;
   if (cli_open_store(ctx, &s, &err) < 0 || isolazi_image_inspect(s, argv[optind], &json, &err) < 0)
     {
       isolazi_store_close(s);

@@ -3,7 +3,7 @@
 # library (src/image/).
 bin_PROGRAMS += src/isolazi-pull/isolazi-pull
 src_isolazi_pull_isolazi_pull_SOURCES = \
-	src/isolazi-pull/main.c src/isolazi-pull/cli.c src/isolazi-pull/cli.h \
+	src/isolazi-pull/main.c src/isolazi-pull/cli.c src/isolazi-pull/cli.h src/frontend/frontend.c src/frontend/frontend.h \
 	src/isolazi-pull/pull.c src/isolazi-pull/bundle.c src/isolazi-pull/images.c \
 	src/isolazi-pull/inspect.c src/isolazi-pull/rm.c src/isolazi-pull/prune.c \
 	src/isolazi-pull/login.c src/isolazi-pull/logout.c src/isolazi-pull/mount.c \

@@ -30,28 +30,16 @@ static const cli_command_t commands[] = {
   { "help", "show the list of commands, or the help of one command", cli_help },
 };
 
-static const cli_command_t *
-find_command(const char *name)
-{
-  size_t i;
-
-  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(commands[i].name, name) == 0)
-      return &commands[i];
-  return NULL;
-}
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void
 print_usage(void)
 {
-  size_t i;
-
   printf("Usage: isolazi-pull [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]\n\n"
          "isolazi-pull downloads container images from registries into a content-addressed store\n"
          "and turns them into OCI bundles that `isolazi run -b DIR ID` runs.\n\n"
          "Commands:\n");
-  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+  cli_print_commands(commands, N_COMMANDS, 10);
   printf("\nGlobal options:\n"
          "  --store DIR             the image store (default: /var/lib/isolazi for root,\n"
          "                          $XDG_DATA_HOME/isolazi otherwise)\n"
@@ -77,27 +65,7 @@ print_version(void)
 static int
 cli_help(cli_context_t *ctx, int argc, char **argv)
 {
-  const cli_command_t *cmd;
-  char help_flag[] = "--help";
-  char *sub_argv[3];
-
-  if (argc < 2)
-    {
-      print_usage();
-      return 0;
-    }
-  cmd = find_command(argv[1]);
-  if (cmd == NULL)
-    return cli_usage_error(NULL, "unknown command `%s`", argv[1]);
-  if (cmd->handler == cli_help)
-    {
-      print_usage();
-      return 0;
-    }
-  sub_argv[0] = argv[1];
-  sub_argv[1] = help_flag;
-  sub_argv[2] = NULL;
-  return cmd->handler(ctx, 2, sub_argv);
+  return cli_help_command(commands, N_COMMANDS, print_usage, ctx, argc, argv);
 }
 
 enum
@@ -162,7 +130,7 @@ main(int argc, char **argv)
 
   if (optind >= argc)
     return cli_usage_error(NULL, "missing command (pull, bundle, images, ...)");
-  cmd = find_command(argv[optind]);
+  cmd = cli_find_command(commands, N_COMMANDS, argv[optind]);
   if (cmd == NULL)
     return cli_usage_error(NULL, "unknown command `%s`", argv[optind]);
   return cmd->handler(&ctx, argc - optind, argv + optind);

@@ -25,14 +25,11 @@ cli_prune(cli_context_t *ctx, int argc, char **argv)
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   isolazi_store_prune_stats_t st = { 0 };
   isolazi_store_t *s = NULL;
-  bool first = true;
   char size[32];
   int c;
 
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    return c == CLI_EXIT_OK ? 0 : CLI_EXIT_USAGE;
-  if (cli_check_args(&verb, argc, argv, 0, 0, "no arguments") != 0)
-    return CLI_EXIT_USAGE;
+  if ((c = cli_parse_no_flags(&verb, argc, argv, 0, 0, "no arguments")) != CLI_DONE)
+    return c;
   if (cli_open_store(ctx, &s, &err) < 0 || isolazi_store_prune(s, &st, &err) < 0)
     {
       isolazi_store_close(s);

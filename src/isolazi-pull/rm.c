@@ -25,13 +25,10 @@ cli_rm(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   isolazi_store_t *s = NULL;
-  bool first = true;
   int c, i, r = 0;
 
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    return c == CLI_EXIT_OK ? 0 : CLI_EXIT_USAGE;
-  if (cli_check_args(&verb, argc, argv, 1, -1, "at least one image reference") != 0)
-    return CLI_EXIT_USAGE;
+  if ((c = cli_parse_no_flags(&verb, argc, argv, 1, -1, "at least one image reference")) != CLI_DONE)
+    return c;
   if (cli_open_store(ctx, &s, &err) < 0)
     return cli_fail(&err);
   for (i = optind; i < argc; i++)

@@ -11,53 +11,14 @@
 #include <stdbool.h>
 #include "container.h"
 #include "error.h"
+#include "frontend.h" /* cli_getopt, cli_usage_error, cli_fail, the command table; cli_program */
 
 #include <stddef.h>
 
-typedef struct cli_context
+struct cli_context
 {
   isolazi_global_t global; /* --root (defaulted), --systemd-cgroup */
-} cli_context_t;
-
-/* A command handler: argv[0] is the command name, the rest are its own flags and arguments.
- * Returns the process exit status. */
-typedef int (*cli_handler_t)(cli_context_t *ctx, int argc, char **argv);
-
-typedef struct cli_command
-{
-  const char *name;
-  const char *summary; /* one line, lower case, no full stop */
-  cli_handler_t handler;
-} cli_command_t;
-
-/* What a command tells cli_getopt about itself.  `options` is the help text for its flags
- * (without --help, which every command has). */
-typedef struct cli_verb
-{
-  const char *name;              /* "kill"; NULL for the global flags of `isolazi` itself (then 'h' is returned) */
-  const char *args;              /* "[OPTIONS] <container-id> [signal]" */
-  const char *description;       /* a paragraph, ends in "\n" */
-  const char *options;           /* "  -a, --all   ...\n" lines, or NULL */
-  const char *shortopts;         /* without the leading '+' and ':' */
-  const struct option *longopts; /* must contain {"help", no_argument, NULL, 'h'} */
-} cli_verb_t;
-
-/* Values cli_getopt returns besides option characters. */
-#define CLI_DONE       (-1) /* no more flags: positional arguments start at optind */
-#define CLI_EXIT_OK    (-2) /* --help was printed: exit 0 */
-#define CLI_EXIT_ERROR (-3) /* a usage error was reported: exit 1 */
-
-/* getopt_long for a command.  Flags must precede the positional arguments ("+" mode), as in
- * runc.  Reports unknown flags and missing values itself.  The first call of a command must be
- * made with a fresh optind (cli_getopt resets it when *first is true and clears *first). */
-int cli_getopt(const cli_verb_t *verb, int argc, char **argv, bool *first);
-
-/* Print the usage of a command on stdout. */
-void cli_print_usage(const cli_verb_t *verb);
-
-/* Report a usage error for `isolazi <verb>` (verb NULL: for `isolazi` itself) followed by a
- * hint to --help.  Returns 1, the exit status. */
-int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+};
 
 /* Check that exactly the positional arguments a command needs are present:
  * between min and max of them (max < 0: no limit).  Reports the error itself. */
@@ -66,10 +27,6 @@ int cli_check_args(const cli_verb_t *verb, int argc, char **argv, int min, int m
 /* The whole argument parsing of a command that has no flags but --help: returns CLI_DONE with
  * the container id at argv[optind], or the exit status (0 after --help, 1 on a usage error). */
 int cli_parse_id_only(const cli_verb_t *verb, int argc, char **argv);
-
-/* Report err once (log sink and stderr as isolazi_log_error_final does), release it,
- * and return 1, the exit status. */
-int cli_fail(isolazi_error_t *err);
 
 /* Parse a non-negative decimal number for flag `name`. */
 int cli_parse_uint(const char *name, const char *s, unsigned int *ret, isolazi_error_t *err);

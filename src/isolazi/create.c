@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "utils.h"
 
 #include <stdlib.h>
@@ -117,7 +118,14 @@ cli_create(cli_context_t *ctx, int argc, char **argv)
       cli_create_args_release(&a);
       return r == CLI_EXIT_OK ? 0 : 1;
     }
-  r = isolazi_container_create(&ctx->global, &a.o, &err);
+  if (cli_bundle_is_vm(a.o.bundle))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      r = isolazi_vm_create(&vg, &a.o, &err);
+    }
+  else
+    r = isolazi_container_create(&ctx->global, &a.o, &err);
   cli_create_args_release(&a);
   if (r < 0)
     return cli_fail(&err);

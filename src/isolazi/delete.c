@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 
 static const struct option longopts[] = {
   { "force", no_argument, NULL, 'f' },
@@ -39,7 +40,15 @@ cli_delete(cli_context_t *ctx, int argc, char **argv)
       }
   if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
     return 1;
-  if (isolazi_container_delete(&ctx->global, argv[optind], force, &err) < 0)
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      c = isolazi_vm_delete(&vg, argv[optind], force, &err);
+    }
+  else
+    c = isolazi_container_delete(&ctx->global, argv[optind], force, &err);
+  if (c < 0)
     return cli_fail(&err);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "control.h"
 
 #include <errno.h>
@@ -117,7 +118,15 @@ cli_events(cli_context_t *ctx, int argc, char **argv)
   if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
     return 1;
   o.interval_ms = ms > 4000000000ULL ? 4000000000U : (unsigned int)ms;
-  if (isolazi_container_events(&ctx->global, argv[optind], &o, print_line, NULL, &err) < 0)
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      c = isolazi_vm_events(&vg, argv[optind], &o, print_line, NULL, &err);
+    }
+  else
+    c = isolazi_container_events(&ctx->global, argv[optind], &o, print_line, NULL, &err);
+  if (c < 0)
     return cli_fail(&err);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "exec.h"
 #include "utils.h"
 
@@ -98,6 +99,41 @@ push(char ***v, size_t *len, char *s)
 {
   *v = xrealloc(*v, (*len + 1) * sizeof(char *));
   (*v)[(*len)++] = s;
+}
+
+/* A VM container's exec: the flags that describe the process; those about namespaces, LSMs and
+ * capabilities mean nothing in a guest of its own. */
+static int
+vm_exec(const cli_context_t *ctx, const isolazi_exec_options_t *o, int *ret_status, isolazi_error_t *err)
+{
+  isolazi_vm_exec_options_t vo = { 0 };
+  isolazi_vm_global_t vg;
+  char **gids = xcalloc(o->additional_gids_len + 1, sizeof *gids);
+  size_t i;
+  int r;
+
+  for (i = 0; i < o->additional_gids_len; i++)
+    gids[i] = xasprintf("%u", o->additional_gids[i]);
+  vo.id = o->id;
+  vo.process_file = o->process_path;
+  vo.args = (char **)o->args;
+  vo.args_len = o->args_len;
+  vo.env = (char **)o->env;
+  vo.env_len = o->env_len;
+  vo.cwd = o->cwd;
+  vo.user = o->user;
+  vo.additional_gids = gids;
+  vo.additional_gids_len = o->additional_gids_len;
+  vo.tty = o->tty;
+  vo.detach = o->detach;
+  vo.pid_file = o->pid_file;
+  vo.console_socket = o->console_socket;
+  cli_vm_global(ctx, &vg);
+  r = isolazi_vm_exec(&vg, &vo, ret_status, err);
+  for (i = 0; i < o->additional_gids_len; i++)
+    free(gids[i]);
+  free(gids);
+  return r;
 }
 
 static int
@@ -223,7 +259,10 @@ cli_exec(cli_context_t *ctx, int argc, char **argv)
   a.o.additional_gids_len = a.gids_len;
   a.o.pid_file = a.pid_file;
   a.o.console_socket = a.console_socket;
-  r = isolazi_container_exec(&ctx->global, &a.o, &status, &err);
+  if (cli_container_is_vm(ctx, a.o.id))
+    r = vm_exec(ctx, &a.o, &status, &err);
+  else
+    r = isolazi_container_exec(&ctx->global, &a.o, &status, &err);
   exec_args_release(&a);
   if (r < 0)
     return exec_fail(&err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "signals.h"
 
 #include <signal.h>
@@ -44,7 +45,15 @@ cli_kill(cli_context_t *ctx, int argc, char **argv)
     return 1;
   if (optind + 1 < argc && isolazi_signal_parse(argv[optind + 1], &sig, &err) < 0)
     return cli_fail(&err);
-  if (isolazi_container_kill(&ctx->global, argv[optind], sig, all, &err) < 0)
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      c = isolazi_vm_kill(&vg, argv[optind], sig, all, &err);
+    }
+  else
+    c = isolazi_container_kill(&ctx->global, argv[optind], sig, all, &err);
+  if (c < 0)
     return cli_fail(&err);
   return 0;
 }

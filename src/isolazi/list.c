@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "cleanup.h"
 #include "utils.h"
 
@@ -103,6 +104,8 @@ cli_list(cli_context_t *ctx, int argc, char **argv)
 
   if (isolazi_container_list(&ctx->global, &list, &len, &err) < 0)
     return cli_fail(&err);
+  /* A VM's guest stopped by `pause` is "paused" (the core knows only cgroup freezers). */
+  isolazi_vm_list_fix(&ctx->global, list, len);
 
   if (quiet)
     for (i = 0; i < len; i++)

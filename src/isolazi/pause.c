@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "control.h"
 
 static const struct option longopts[] = {
@@ -12,7 +13,8 @@ static const cli_verb_t verb = {
   .name = "pause",
   .args = "<container-id>",
   .description = "Suspend every process of a container with the cgroup freezer (v1 freezer.state, or\n"
-                 "cgroup.freeze on cgroup v2).  `state` then reports \"paused\".\n",
+                 "cgroup.freeze on cgroup v2); for a VM, stop the guest's vCPUs.  `state` then reports\n"
+                 "\"paused\".\n",
   .shortopts = "h",
   .longopts = longopts,
 };
@@ -25,7 +27,15 @@ cli_pause(cli_context_t *ctx, int argc, char **argv)
 
   if (r != CLI_DONE)
     return r;
-  if (isolazi_container_pause(&ctx->global, argv[optind], &err) < 0)
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      r = isolazi_vm_pause(&vg, argv[optind], &err);
+    }
+  else
+    r = isolazi_container_pause(&ctx->global, argv[optind], &err);
+  if (r < 0)
     return cli_fail(&err);
   return 0;
 }

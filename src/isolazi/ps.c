@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "cleanup.h"
 #include "control.h"
 #include "utils.h"
@@ -148,6 +149,53 @@ print_table(const pid_t *pids, size_t npids, char **args, size_t nargs, isolazi_
   return 0;
 }
 
+/* A VM container: `--format json` lists the host processes that stand for it (its monitor and
+ * QEMU: what a shim can watch and signal), the table the guest's processes as its agent reports
+ * them ("pid ppid uid state comm\targs" lines). */
+static int
+vm_ps(const cli_context_t *ctx, const char *id, const char *format, int nargs, isolazi_error_t *err)
+{
+  isolazi_vm_global_t vg;
+  size_t i, n = 0;
+
+  cli_vm_global(ctx, &vg);
+  if (strcmp(format, "json") == 0)
+    {
+      cleanup_free pid_t *pids = NULL;
+      if (isolazi_vm_ps(&vg, id, &pids, &n, err) < 0)
+        return cli_fail(err);
+      fputc('[', stdout);
+      for (i = 0; i < n; i++)
+        printf("%s%d", i ? "," : "", (int)pids[i]);
+      fputs("]\n", stdout);
+    }
+  else
+    {
+      cleanup_free char *text = NULL;
+      char *line, *save = NULL;
+      if (nargs > 0)
+        {
+          isolazi_error_set(err, EINVAL,
+                            "ps options: not supported for a VM container (its processes are in the guest)");
+          return cli_fail(err);
+        }
+      if (isolazi_vm_guest_ps(&vg, id, &text, err) < 0)
+        return cli_fail(err);
+      printf("%-8s %-8s %-6s %-4s %s\n", "PID", "PPID", "UID", "STAT", "CMD");
+      for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+        {
+          long pid, ppid, uid;
+          char state;
+          int off = 0;
+          char *args = strchr(line, '\t');
+          if (sscanf(line, "%ld %ld %ld %c %n", &pid, &ppid, &uid, &state, &off) < 4)
+            continue;
+          printf("%-8ld %-8ld %-6ld %-4c %s\n", pid, ppid, uid, state, args != NULL ? args + 1 : line + off);
+        }
+    }
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 cli_ps(cli_context_t *ctx, int argc, char **argv)
 {
@@ -181,6 +229,8 @@ cli_ps(cli_context_t *ctx, int argc, char **argv)
       args++;
       nargs--;
     }
+  if (cli_container_is_vm(ctx, argv[optind]))
+    return vm_ps(ctx, argv[optind], format, nargs, &err);
   if (isolazi_container_pids(&ctx->global, argv[optind], &pids, &n, &err) < 0)
     return cli_fail(&err);
   if (strcmp(format, "json") == 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 
 static const struct option longopts[] = {
   { "detach", no_argument, NULL, 'd' },
@@ -40,7 +41,14 @@ cli_run(cli_context_t *ctx, int argc, char **argv)
       return r == CLI_EXIT_OK ? 0 : 1;
     }
   detach = a.o.detach;
-  r = isolazi_container_run(&ctx->global, &a.o, &status, &err);
+  if (cli_bundle_is_vm(a.o.bundle))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      r = isolazi_vm_run(&vg, &a.o, &status, &err);
+    }
+  else
+    r = isolazi_container_run(&ctx->global, &a.o, &status, &err);
   cli_create_args_release(&a);
   if (r < 0)
     return cli_fail(&err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 
 static const struct option longopts[] = {
   { "help", no_argument, NULL, 'h' },
@@ -24,7 +25,15 @@ cli_start(cli_context_t *ctx, int argc, char **argv)
 
   if (r != CLI_DONE)
     return r;
-  if (isolazi_container_start(&ctx->global, argv[optind], &err) < 0)
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      r = isolazi_vm_start(&vg, argv[optind], &err);
+    }
+  else
+    r = isolazi_container_start(&ctx->global, argv[optind], &err);
+  if (r < 0)
     return cli_fail(&err);
   return 0;
 }

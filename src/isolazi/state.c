@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "cleanup.h"
 
 #include <stdio.h>
@@ -28,7 +29,15 @@ cli_state(cli_context_t *ctx, int argc, char **argv)
 
   if (r != CLI_DONE)
     return r;
-  if (isolazi_container_state(&ctx->global, argv[optind], &json, &err) < 0)
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      r = isolazi_vm_state(&vg, argv[optind], &json, &err);
+    }
+  else
+    r = isolazi_container_state(&ctx->global, argv[optind], &json, &err);
+  if (r < 0)
     return cli_fail(&err);
   printf("%s\n", json);
   return fflush(stdout) == 0 ? 0 : 1;

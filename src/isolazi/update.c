@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "cli.h"
+#include "handler.h"
 #include "cleanup.h"
 #include "control.h"
 #include "json.h"
@@ -392,6 +393,12 @@ cli_update(cli_context_t *ctx, int argc, char **argv)
       if (json == NULL)
         abort();
       len = strlen(json);
+    }
+  if (cli_container_is_vm(ctx, argv[optind]))
+    {
+      isolazi_vm_global_t vg;
+      cli_vm_global(ctx, &vg);
+      return isolazi_vm_update(&vg, argv[optind], &err) < 0 ? cli_fail(&err) : 0;
     }
   if (isolazi_container_update(&ctx->global, argv[optind],
                                resources == NULL             ? "flags"

@@ -1455,55 +1455,6 @@ cgroup_parse_usage_all(const char *text, uint64_t **ret_user, uint64_t **ret_sys
 
 /* ---- merging resources (pure) ---- */
 
-static void
-gen_value(json_gen *g, const json_value *v)
-{
-  size_t i;
-  int64_t i64;
-  uint64_t u64;
-  double d;
-  bool b;
-
-  switch (json_typeof(v))
-    {
-    case JSON_NULL:
-      json_gen_null(g);
-      break;
-    case JSON_BOOL:
-      (void)json_get_bool(v, &b);
-      json_gen_bool(g, b);
-      break;
-    case JSON_NUMBER:
-      if (json_get_int64(v, &i64))
-        json_gen_int64(g, i64);
-      else if (json_get_uint64(v, &u64))
-        json_gen_uint64(g, u64);
-      else if (json_get_double(v, &d))
-        json_gen_double(g, d);
-      else
-        json_gen_null(g);
-      break;
-    case JSON_STRING:
-      json_gen_string(g, json_get_string(v));
-      break;
-    case JSON_ARRAY:
-      json_gen_array_open(g);
-      for (i = 0; i < json_array_len(v); i++)
-        gen_value(g, json_array_get(v, i));
-      json_gen_array_close(g);
-      break;
-    case JSON_OBJECT:
-      json_gen_object_open(g);
-      for (i = 0; i < json_object_len(v); i++)
-        {
-          json_gen_key(g, json_object_key(v, i));
-          gen_value(g, json_object_value(v, i));
-        }
-      json_gen_object_close(g);
-      break;
-    }
-}
-
 /* Objects merge key by key (keys of `old` first, in their order); anything else: `new` wins. */
 static void
 gen_merged(json_gen *g, const json_value *old, const json_value *new)
@@ -1512,7 +1463,7 @@ gen_merged(json_gen *g, const json_value *old, const json_value *new)
 
   if (old == NULL || new == NULL || json_typeof(old) != JSON_OBJECT || json_typeof(new) != JSON_OBJECT)
     {
-      gen_value(g, new ? new : old);
+      json_gen_value(g, new ? new : old);
       return;
     }
   json_gen_object_open(g);
@@ -1528,7 +1479,7 @@ gen_merged(json_gen *g, const json_value *old, const json_value *new)
       if (json_object_get(old, k) != NULL)
         continue;
       json_gen_key(g, k);
-      gen_value(g, json_object_value(new, i));
+      json_gen_value(g, json_object_value(new, i));
     }
   json_gen_object_close(g);
 }

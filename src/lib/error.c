@@ -58,6 +58,21 @@ isolazi_error_set(isolazi_error_t *err, int errnum, const char *fmt, ...)
 }
 
 int
+isolazi_error_set_plain(isolazi_error_t *err, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  char *msg = NULL;
+
+  if (err == NULL)
+    return -1;
+  va_start(ap, fmt);
+  if (vasprintf(&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end(ap);
+  return isolazi_error_take(err, errnum, msg);
+}
+
+int
 isolazi_error_wrap(isolazi_error_t *err, const char *fmt, ...)
 {
   va_list ap;

@@ -26,6 +26,10 @@ int isolazi_error_set(isolazi_error_t *err, int errnum, const char *fmt, ...) __
 int isolazi_error_setv(isolazi_error_t *err, int errnum, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* The same for a message that says it all: errnum is kept for callers, no strerror text added. */
+int isolazi_error_set_plain(isolazi_error_t *err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Shorthand for isolazi_error_set (err, errno, ...). */
 #define isolazi_error_errno(err, ...) isolazi_error_set((err), errno, __VA_ARGS__)
 

@@ -493,30 +493,10 @@ isolazi_cgroup_mount_plan_release(isolazi_cgroup_mount_plan_t *p)
  * Doing: resolution inside the root
  * ---------------------------------------------------------------------------------------- */
 
-/* openat2 without the error object; -1 with errno. */
-static int
-openat2_in_root(int rootfd, const char *path, int oflags, bool no_symlinks)
-{
-  struct open_how how;
-  int tries, fd = -1;
-
-  memset(&how, 0, sizeof how);
-  how.flags = (uint64_t)(oflags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
-  /* EAGAIN: a rename raced with a ".." walk; the kernel asks us to retry. */
-  for (tries = 0; tries < 32; tries++)
-    {
-      fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-      if (fd >= 0 || errno != EAGAIN)
-        break;
-    }
-  return fd;
-}
-
 int
 isolazi_rootfs_open_in_root(int rootfd, const char *path, int oflags, bool no_symlinks, isolazi_error_t *err)
 {
-  int fd = openat2_in_root(rootfd, path, oflags, no_symlinks);
+  int fd = isolazi_openat2_in_root(rootfd, path, oflags, no_symlinks);
 
   if (fd < 0)
     {
@@ -558,7 +538,7 @@ mkdir_in_root_raw(int rootfd, const char *path, mode_t mode, int depth, isolazi_
 
   if (depth > 40)
     return isolazi_error_set(err, ELOOP, "mkdir `%s` in the container root", path);
-  cur = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY, false);
+  cur = isolazi_openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY, false);
   if (cur < 0)
     return isolazi_error_errno(err, "open the container root");
   while (*p != '\0')
@@ -584,13 +564,13 @@ mkdir_in_root_raw(int rootfd, const char *path, mode_t mode, int depth, isolazi_
       prefix[end - path] = '\0';
       p = end;
 
-      next = openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, false);
+      next = isolazi_openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, false);
       if (next < 0 && errno == ENOENT)
         {
           /* Create the component relative to its resolved parent, never by host path. */
           if (mkdirat(cur, name, mode) < 0 && errno != EEXIST)
             return isolazi_error_errno(err, "mkdir `%s` in the container root", prefix);
-          next = openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, false);
+          next = isolazi_openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, false);
           if (next < 0 && errno == ENOENT)
             {
               cleanup_free char *parent = xmalloc((size_t)(start - path) + 1);
@@ -729,7 +709,7 @@ prepare_destination_depth(prepare_ctx_t *c, const char *dest, bool file, int dep
 
   if (depth > 40)
     return isolazi_error_set(err, ELOOP, "create `%s` in the container root", dest);
-  fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
+  fd = isolazi_openat2_in_root(c->rootfd, dest, O_PATH, false);
   if (fd < 0 && errno == ENOENT)
     {
       if (!file)
@@ -750,7 +730,7 @@ prepare_destination_depth(prepare_ctx_t *c, const char *dest, bool file, int dep
           created = openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
           if (created < 0 && errno != EEXIST)
             return isolazi_error_errno(err, "create `%s` in the container root", dest);
-          fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
+          fd = isolazi_openat2_in_root(c->rootfd, dest, O_PATH, false);
           if (fd < 0 && errno == ENOENT)
             {
               cleanup_free char *retry = dangling_target(pfd, parent, slash + 1, "");
@@ -763,7 +743,7 @@ prepare_destination_depth(prepare_ctx_t *c, const char *dest, bool file, int dep
                 return -1;
               if (close(fd) < 0)
                 return isolazi_error_errno(err, "close `%s`", clean);
-              fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
+              fd = isolazi_openat2_in_root(c->rootfd, dest, O_PATH, false);
             }
           if (fd < 0)
             return isolazi_error_errno(err, "open `%s` in the container root", dest);
@@ -854,7 +834,7 @@ do_fs_mount(prepare_ctx_t *c, const char *source, const char *type, const char *
     {
       /* Never mount proc or sysfs through a symlink (CVE-2019-19921, CVE-2023-27561): an
          image's /proc -> /somewhere would leave the real /proc unmasked. */
-      int fd = openat2_in_root(c->rootfd, dest, O_PATH | O_NOFOLLOW, true);
+      int fd = isolazi_openat2_in_root(c->rootfd, dest, O_PATH | O_NOFOLLOW, true);
       if (fd >= 0)
         {
           int r = fstat(fd, &before);
@@ -869,7 +849,7 @@ do_fs_mount(prepare_ctx_t *c, const char *source, const char *type, const char *
     return isolazi_error_set(err, EPERM, "mount `%s` on `%s`: destination is inside /proc", type, dest);
 
   {
-    int fd = openat2_in_root(c->rootfd, dest, O_PATH, false);
+    int fd = isolazi_openat2_in_root(c->rootfd, dest, O_PATH, false);
     if (fd >= 0)
       {
         existed = fstat(fd, &before) == 0;
@@ -1293,7 +1273,7 @@ mask_path(int rootfd, int *devnull, const char *path, isolazi_error_t *err)
 
   /* The masked path itself is never followed: a symlink in its place gets masked, not its
      target.  Intermediate symlinks are resolved, but only inside the root. */
-  fd = openat2_in_root(rootfd, clean, O_PATH | O_NOFOLLOW, true);
+  fd = isolazi_openat2_in_root(rootfd, clean, O_PATH | O_NOFOLLOW, true);
   if (fd < 0 && errno == ELOOP)
     {
       cleanup_free char *parent = xstrdup(clean);
@@ -1301,7 +1281,7 @@ mask_path(int rootfd, int *devnull, const char *path, isolazi_error_t *err)
       cleanup_close int pfd = -1;
 
       *slash = '\0';
-      pfd = openat2_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY, false);
+      pfd = isolazi_openat2_in_root(rootfd, parent[0] ? parent : "/", O_PATH | O_DIRECTORY, false);
       if (pfd >= 0)
         fd = openat(pfd, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
       else
@@ -1351,7 +1331,7 @@ readonly_path(int rootfd, const char *path, isolazi_error_t *err)
   cleanup_close int fd = -1;
   cleanup_close int tree = -1;
 
-  fd = openat2_in_root(rootfd, clean, O_PATH, false);
+  fd = isolazi_openat2_in_root(rootfd, clean, O_PATH, false);
   if (fd < 0)
     {
       if (errno == ENOENT || errno == ENOTDIR)

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,25 @@ isolazi_write_file_atomic(int dirfd, const char *name, const void *buf, size_t l
       return isolazi_error_set(err, saved, "rename `%s` to `%s`", tmp, name);
     }
   return 0;
+}
+
+int
+isolazi_openat2_in_root(int rootfd, const char *path, int oflags, bool no_symlinks)
+{
+  struct open_how how;
+  int tries, fd = -1;
+
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)(oflags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+  /* EAGAIN: a rename raced with a ".." walk; the kernel asks us to retry. */
+  for (tries = 0; tries < 32; tries++)
+    {
+      fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+      if (fd >= 0 || errno != EAGAIN)
+        break;
+    }
+  return fd;
 }
 
 int

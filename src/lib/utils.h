@@ -37,6 +37,11 @@ int isolazi_write_file_atomic(int dirfd, const char *name, const void *buf, size
 /* mkdir -p; existing directories are fine. */
 int isolazi_mkdir_p(const char *path, mode_t mode, isolazi_error_t *err);
 
+/* openat2(rootfd, path, oflags|O_CLOEXEC, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS [|RESOLVE_NO_SYMLINKS]):
+ * symlinks and ".." resolve as if rootfd were "/", so nothing planted under it leads outside.
+ * Retries EAGAIN.  -1 with errno (no error object: callers word their own). */
+int isolazi_openat2_in_root(int rootfd, const char *path, int oflags, bool no_symlinks);
+
 /* Current time as RFC 3339 UTC with nanoseconds ("2026-11-22T22:24:46.344887578Z"). */
 char *isolazi_now_rfc3339(void);
 /* The same for seconds precision, for log records ("2026-11-22T22:09:23Z"). */

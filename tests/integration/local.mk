@@ -27,12 +27,26 @@ INTEGRATION_TESTS = \
 	tests/integration/escapes.bats \
 	tests/integration/spec.bats \
 	tests/integration/sysctl.bats \
+	tests/integration/systemd.bats \
 	tests/integration/update.bats \
 	tests/integration/terminal.bats \
 	tests/integration/userns.bats \
 	tests/integration/rootless.bats \
-	tests/integration/idmap.bats
+	tests/integration/idmap.bats \
+	tests/integration/vm-lifecycle.bats \
+	tests/integration/sandbox.bats \
+	tests/integration/sandbox-net.bats \
+	tests/integration/vm-podman.bats \
+	tests/integration/vm-handler.bats \
+	tests/integration/vm-containerd.bats \
+	tests/integration/registry.bats \
+	tests/integration/pull.bats
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/helpers.bash tests/integration/clients.bash tests/bench/bench.sh
+EXTRA_DIST += tests/integration/registry.bash tests/integration/registry-proxy.py
+EXTRA_DIST += tests/integration/sandbox-common.bash
+EXTRA_DIST += tests/integration/vm-helpers.bash tests/bench/vm-bench.sh
+EXTRA_DIST += tests/integration/images.bash tests/integration/mkfixture.py tests/integration/slow-proxy.py \
+	tests/bench/pull-bench.sh
 
 # The payload runs inside containers whose rootfs has no libc: static, and built without the
 # sanitizer flags (the per-target flags replace AM_CFLAGS and AM_LDFLAGS).
@@ -49,9 +63,16 @@ tests_payload_attack_LDFLAGS = -static
 check_PROGRAMS += tests/payload/recvtty
 tests_payload_recvtty_SOURCES = tests/payload/recvtty.c
 
+# registry.bats drives the registry client through this (isolazi-pull is the real front end).
+check_PROGRAMS += tests/unit/registry-tool
+tests_unit_registry_tool_SOURCES = tests/unit/registry-tool.c
+tests_unit_registry_tool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_registry_tool_LDADD = $(ISOLAZI_IMAGE_LIBS)
+
 BATS = bats
 BATS_FLAGS =
-check-integration: src/isolazi/isolazi tests/payload/payload tests/payload/recvtty tests/payload/attack
+check-integration: src/isolazi/isolazi tests/payload/payload tests/payload/recvtty tests/payload/attack \
+		tests/unit/registry-tool src/isolazi-pull/isolazi-pull
 	@if [ "$$(id -u)" -ne 0 ]; then echo "check-integration: needs root (real containers)" >&2; exit 1; fi
 	@for f in $(srcdir)/tests/integration/*.bats; do \
 	  case " $(INTEGRATION_TESTS) " in *" tests/integration/$${f##*/} "*) ;; \

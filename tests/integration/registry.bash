@@ -123,19 +123,27 @@ reg_start() {
 	return 1
 }
 
-# reg_stop [DIR]
-reg_stop() {
-	local dir="${1:-${REG_DIR:-}}" pid tries=100
-	[ -n "$dir" ] && [ -f "$dir/pid" ] || return 0
-	pid="$(cat "$dir/pid")"
+# reg_stop_pidfile PIDFILE TRIES: TERM the process, KILL it after TRIES tenths of a second,
+# wait for it (clients.bash's stop_pidfile does the same for podman.bats and containerd.bats).
+reg_stop_pidfile() {
+	local pid tries="$2"
+	[ -f "$1" ] || return 0
+	pid="$(cat "$1")"
 	kill -TERM "$pid" 2>/dev/null || true
-	while [ $tries -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+	while [ "$tries" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
 		sleep 0.1
 		tries=$((tries - 1))
 	done
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
-	rm -f "$dir/pid"
+	rm -f "$1"
+}
+
+# reg_stop [DIR]
+reg_stop() {
+	local dir="${1:-${REG_DIR:-}}"
+	[ -n "$dir" ] || return 0
+	reg_stop_pidfile "$dir/pid" 100
 }
 
 reg_push_busybox() {
@@ -236,15 +244,6 @@ reg_proxy_requests() {
 }
 
 reg_proxy_stop() {
-	local dir="${REG_DIR:-}/proxy" pid tries=50
-	[ -n "${REG_DIR:-}" ] && [ -f "$dir/pid" ] || return 0
-	pid="$(cat "$dir/pid")"
-	kill -TERM "$pid" 2>/dev/null || true
-	while [ $tries -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	rm -f "$dir/pid"
+	[ -n "${REG_DIR:-}" ] || return 0
+	reg_stop_pidfile "$REG_DIR/proxy/pid" 50
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* recvtty: the host side of --console-socket for the integration tests.
  *
- *   recvtty [-i INPUT] SOCKET
+ *   recvtty [-i INPUT] [-s ROWSxCOLS] [-r ROWSxCOLS] SOCKET
  *
  * Listens on SOCKET (made visible only once it listens, by renaming, so that a test can wait
  * for the file), accepts one connection and receives the pty master with exactly the checks
  * go-runc makes (a name buffer of 4096 bytes, a control buffer of CMSG_SPACE(4): data length
  * > 0 and < 4096, control length CMSG_SPACE(4), one control message, one fd).  It reports
- * what it got on stderr, writes INPUT to the master, then copies the master to stdout until the
- * pty's other side is closed by every process. */
+ * what it got on stderr, sets the window size (-s, as a terminal emulator that is resized
+ * would), writes INPUT to the master, then copies the master to stdout until the pty's other
+ * side is closed by every process.  -r resizes the terminal once more, after the first output
+ * (a test's process prints something, then watches its size change). */
 #include "config.h"
 
 #include <errno.h>
@@ -27,10 +29,25 @@ static void __attribute__((noreturn)) die(const char *what)
   exit(1);
 }
 
+static void
+set_size(int master, const char *size)
+{
+  struct winsize ws = { 0 };
+  unsigned rows, cols;
+
+  errno = 0;
+  if (sscanf(size, "%ux%u", &rows, &cols) != 2)
+    die("window size: expected ROWSxCOLS");
+  ws.ws_row = (unsigned short)rows;
+  ws.ws_col = (unsigned short)cols;
+  if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+    die("set the window size");
+}
+
 int
 main(int argc, char **argv)
 {
-  const char *input = NULL, *path;
+  const char *input = NULL, *size = NULL, *resize = NULL, *path = NULL;
   struct sockaddr_un addr;
   char tmp[sizeof addr.sun_path], name[4096], buf[4096];
   char oob[CMSG_SPACE(sizeof(int))];
@@ -40,16 +57,20 @@ main(int argc, char **argv)
   int lfd, conn, master, ncmsg = 0, ptn;
   ssize_t n;
 
-  if (argc == 4 && strcmp(argv[1], "-i") == 0)
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "-i") == 0 && i + 1 < argc)
+      input = argv[++i];
+    else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+      size = argv[++i];
+    else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+      resize = argv[++i];
+    else if (path == NULL && argv[i][0] != '-')
+      path = argv[i];
+    else
+      path = NULL, i = argc;
+  if (path == NULL)
     {
-      input = argv[2];
-      path = argv[3];
-    }
-  else if (argc == 2)
-    path = argv[1];
-  else
-    {
-      fprintf(stderr, "usage: recvtty [-i INPUT] SOCKET\n");
+      fprintf(stderr, "usage: recvtty [-i INPUT] [-s ROWSxCOLS] [-r ROWSxCOLS] SOCKET\n");
       return 2;
     }
   memset(&addr, 0, sizeof addr);
@@ -96,11 +117,20 @@ main(int argc, char **argv)
   close(lfd);
   unlink(path);
 
+  if (size != NULL)
+    set_size(master, size);
   if (input != NULL && write(master, input, strlen(input)) != (ssize_t)strlen(input))
     die("write to the master");
   /* EIO: no process holds the pty's other side any more. */
   while ((n = read(master, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) != n)
-      die("write to stdout");
+    {
+      if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) != n)
+        die("write to stdout");
+      if (n > 0 && resize != NULL)
+        {
+          set_size(master, resize);
+          resize = NULL;
+        }
+    }
   return 0;
 }

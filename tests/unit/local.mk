@@ -5,6 +5,7 @@ UNIT_TESTS = \
 	tests/unit/test-ocispec \
 	tests/unit/test-mount-flags \
 	tests/unit/test-cgroup \
+	tests/unit/test-cgroup-systemd \
 	tests/unit/test-signals \
 	tests/unit/test-utils \
 	tests/unit/test-userns \
@@ -12,7 +13,17 @@ UNIT_TESTS = \
 	tests/unit/test-core \
 	tests/unit/test-exec \
 	tests/unit/test-seccomp \
-	tests/unit/test-lsm
+	tests/unit/test-lsm \
+	tests/unit/test-unpack \
+	tests/unit/test-vm-protocol \
+	tests/unit/test-vm-agent \
+	tests/unit/test-sandbox \
+	tests/unit/test-reference \
+	tests/unit/test-ocispec-image \
+	tests/unit/test-store \
+	tests/unit/test-bundle-config \
+	tests/unit/test-registry \
+	tests/unit/test-auth
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 EXTRA_DIST += tests/unit/tap.h
@@ -38,12 +49,20 @@ EXTRA_DIST += \
 	tests/unit/data/podman-run-it-config.json \
 	tests/unit/data/podman-update-cpus-resources.json \
 	tests/unit/data/podman-update-memory-resources.json \
-	tests/unit/data/runc-features.json
+	tests/unit/data/runc-features.json \
+	tests/unit/data/umoci-index.json \
+	tests/unit/data/umoci-manifest.json \
+	tests/unit/data/umoci-config.json \
+	tests/unit/data/skopeo-docker-manifest.json \
+	tests/unit/data/skopeo-docker-config.json \
+	tests/unit/data/docker-manifest-list.json \
+	tests/unit/data/oci-index-attestations.json
 UNIT_LDADD = $(ISOLAZI_CORE_LIBS)
 tests_unit_test_json_LDADD = $(UNIT_LDADD)
 tests_unit_test_ocispec_LDADD = $(UNIT_LDADD)
 tests_unit_test_mount_flags_LDADD = $(UNIT_LDADD)
 tests_unit_test_cgroup_LDADD = $(UNIT_LDADD)
+tests_unit_test_cgroup_systemd_LDADD = $(UNIT_LDADD)
 tests_unit_test_signals_LDADD = $(UNIT_LDADD)
 tests_unit_test_utils_LDADD = $(UNIT_LDADD)
 tests_unit_test_userns_LDADD = $(UNIT_LDADD)
@@ -54,4 +73,24 @@ tests_unit_test_exec_LDADD = $(UNIT_LDADD)
 tests_unit_test_seccomp_LDADD = $(UNIT_LDADD)
 tests_unit_test_seccomp_CFLAGS = $(AM_CFLAGS) $(SECCOMP_CFLAGS)
 tests_unit_test_lsm_LDADD = $(UNIT_LDADD)
+tests_unit_test_unpack_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_unpack_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_test_unpack_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS)
 tests_unit_test_core_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_reference_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_reference_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_test_ocispec_image_LDADD = $(UNIT_LDADD)
+# isolazi-vm: the guest protocol, and the guest agent's process logic run on the host.
+tests_unit_test_vm_protocol_SOURCES = tests/unit/test-vm-protocol.c src/vm/protocol.c
+tests_unit_test_vm_protocol_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm
+tests_unit_test_vm_agent_SOURCES = tests/unit/test-vm-agent.c src/vm-agent/serve.c src/vm-agent/setup.c src/vm/protocol.c
+tests_unit_test_vm_agent_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm -I$(top_srcdir)/src/vm-agent
+tests_unit_test_store_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_test_registry_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_registry_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_test_registry_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_auth_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_test_bundle_config_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_bundle_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image

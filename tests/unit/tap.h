@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_count, tap_failed;
@@ -37,6 +38,30 @@ tap_ok(int cond, const char *fmt, ...)
         printf("#   got:  %s\n#   want: %s\n", tap_g_ ? tap_g_ : "(null)", tap_w_ ? tap_w_ : "(null)");                \
     }                                                                                                                  \
   while (0)
+
+/* The whole of tests/unit/data/<name> (under $srcdir), NUL-terminated and malloc'd; NULL when
+ * it cannot be read. */
+static inline char *
+tap_read_data(const char *name, size_t *len)
+{
+  const char *srcdir = getenv("srcdir");
+  char path[4096], *buf = NULL;
+  FILE *f;
+  long n;
+
+  snprintf(path, sizeof path, "%s/tests/unit/data/%s", srcdir ? srcdir : ".", name);
+  f = fopen(path, "re");
+  if (f == NULL)
+    return NULL;
+  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
+      && (buf = malloc((size_t)n + 1)) != NULL)
+    {
+      *len = fread(buf, 1, (size_t)n, f);
+      buf[*len] = '\0';
+    }
+  fclose(f);
+  return buf;
+}
 
 static inline int
 tap_done(void)

@@ -11,28 +11,6 @@
 #include <string.h>
 
 static char *
-read_data(const char *name, size_t *len)
-{
-  const char *srcdir = getenv("srcdir");
-  char path[4096], *buf = NULL;
-  FILE *f;
-  long n;
-
-  snprintf(path, sizeof path, "%s/tests/unit/data/%s", srcdir ? srcdir : ".", name);
-  f = fopen(path, "re");
-  if (f == NULL)
-    return NULL;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
-      && (buf = malloc((size_t)n + 1)) != NULL)
-    {
-      *len = fread(buf, 1, (size_t)n, f);
-      buf[*len] = '\0';
-    }
-  fclose(f);
-  return buf;
-}
-
-static char *
 strip_newline(char *s)
 {
   size_t n = s ? strlen(s) : 0;
@@ -48,7 +26,7 @@ static void
 test_umoci_index(void)
 {
   size_t len = 0;
-  char *text = read_data("umoci-index.json", &len), *err = NULL, *out;
+  char *text = tap_read_data("umoci-index.json", &len), *err = NULL, *out;
   oci_image_index *idx = oci_image_index_parse("index.json", text, len, &err);
 
   tap_ok(idx != NULL, "umoci index parses%s%s", err ? ": " : "", err ? err : "");
@@ -79,7 +57,7 @@ static void
 test_umoci_manifest(void)
 {
   size_t len = 0;
-  char *text = read_data("umoci-manifest.json", &len), *err = NULL, *out;
+  char *text = tap_read_data("umoci-manifest.json", &len), *err = NULL, *out;
   oci_image_manifest *m = oci_image_manifest_parse("manifest", text, len, &err);
   const char *comp = NULL;
 
@@ -107,7 +85,7 @@ static void
 test_umoci_config(void)
 {
   size_t len = 0;
-  char *text = read_data("umoci-config.json", &len), *err = NULL, *out;
+  char *text = tap_read_data("umoci-config.json", &len), *err = NULL, *out;
   oci_image_config *c = oci_image_config_parse("config", text, len, &err);
 
   tap_ok(c != NULL, "umoci config parses%s%s", err ? ": " : "", err ? err : "");
@@ -138,7 +116,7 @@ static void
 test_docker_documents(void)
 {
   size_t len = 0;
-  char *text = read_data("skopeo-docker-manifest.json", &len), *err = NULL;
+  char *text = tap_read_data("skopeo-docker-manifest.json", &len), *err = NULL;
   oci_image_manifest *m = oci_image_manifest_parse("manifest", text, len, &err);
   oci_image_config *c;
   oci_image_index *idx;
@@ -160,7 +138,7 @@ test_docker_documents(void)
   oci_image_manifest_free(m);
   free(text);
 
-  text = read_data("skopeo-docker-config.json", &len);
+  text = tap_read_data("skopeo-docker-config.json", &len);
   c = oci_image_config_parse("config", text, len, &err);
   tap_ok(c != NULL, "skopeo's Docker config parses%s%s", err ? ": " : "", err ? err : "");
   free(err);
@@ -190,7 +168,7 @@ test_docker_documents(void)
   oci_image_config_free(c);
   free(text);
 
-  text = read_data("docker-manifest-list.json", &len);
+  text = tap_read_data("docker-manifest-list.json", &len);
   idx = oci_image_index_parse("manifest list", text, len, &err);
   tap_ok(idx != NULL, "Docker manifest list parses%s%s", err ? ": " : "", err ? err : "");
   free(err);
@@ -214,7 +192,7 @@ static void
 test_full_index(void)
 {
   size_t len = 0;
-  char *text = read_data("oci-index-attestations.json", &len), *err = NULL, *out, *pretty;
+  char *text = tap_read_data("oci-index-attestations.json", &len), *err = NULL, *out, *pretty;
   oci_image_index *idx = oci_image_index_parse("index", text, len, &err), *again = NULL, *again2 = NULL;
 
   tap_ok(idx != NULL, "OCI index with attestations parses%s%s", err ? ": " : "", err ? err : "");

@@ -10,28 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *
-read_data(const char *name, size_t *len)
-{
-  const char *srcdir = getenv("srcdir");
-  char path[4096], *buf = NULL;
-  FILE *f;
-  long n;
-
-  snprintf(path, sizeof path, "%s/tests/unit/data/%s", srcdir ? srcdir : ".", name);
-  f = fopen(path, "re");
-  if (f == NULL)
-    return NULL;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
-      && (buf = malloc((size_t)n + 1)) != NULL)
-    {
-      *len = fread(buf, 1, (size_t)n, f);
-      buf[*len] = '\0';
-    }
-  fclose(f);
-  return buf;
-}
-
 /* parse → write → parse gives an equal model, and writing is stable; for every document type. */
 static void
 round_trip(const schema_type *t, const char *name, const char *text, size_t len)
@@ -95,7 +73,7 @@ test_samples(void)
 
   for (i = 0; configs[i]; i++)
     {
-      char *text = read_data(configs[i], &len), *err = NULL;
+      char *text = tap_read_data(configs[i], &len), *err = NULL;
       oci_config *c;
 
       tap_ok(text != NULL, "read %s", configs[i]);
@@ -111,7 +89,7 @@ test_samples(void)
     }
   for (i = 0; processes[i]; i++)
     {
-      char *text = read_data(processes[i], &len), *err = NULL;
+      char *text = tap_read_data(processes[i], &len), *err = NULL;
       oci_process *p;
 
       tap_ok(text != NULL, "read %s", processes[i]);
@@ -127,7 +105,7 @@ test_samples(void)
     }
   for (i = 0; resources[i]; i++)
     {
-      char *text = read_data(resources[i], &len);
+      char *text = tap_read_data(resources[i], &len);
       tap_ok(text != NULL, "read %s", resources[i]);
       if (text != NULL)
         round_trip(&oci_resources_type, resources[i], text, len);
@@ -135,7 +113,7 @@ test_samples(void)
     }
   for (i = 0; features[i]; i++)
     {
-      char *text = read_data(features[i], &len);
+      char *text = tap_read_data(features[i], &len);
       tap_ok(text != NULL, "read %s", features[i]);
       if (text != NULL)
         round_trip(&oci_features_type, features[i], text, len);
@@ -153,7 +131,7 @@ static void
 test_full_config(void)
 {
   size_t len = 0;
-  char *text = read_data("full-config.json", &len), *err = NULL;
+  char *text = tap_read_data("full-config.json", &len), *err = NULL;
   oci_config *c = text ? oci_config_parse("full-config.json", text, len, &err) : NULL;
   const oci_linux *l;
 
@@ -494,7 +472,7 @@ static void
 test_features(void)
 {
   size_t len = 0;
-  char *text = read_data("full-features.json", &len), *err = NULL, *out = NULL;
+  char *text = tap_read_data("full-features.json", &len), *err = NULL, *out = NULL;
   oci_features *f = text ? oci_features_parse("features.json", text, len, &err) : NULL;
 
   tap_ok(f != NULL && f->linux_ && f->linux_->cgroup && f->linux_->cgroup->v2 && f->linux_->cgroup->rdma_present

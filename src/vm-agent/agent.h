@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The guest agent: pid 1 of an isolazi-vm guest.  main.c boots (API filesystems, modules, the
+ * transport to the host) and powers off; serve.c is the part that does not depend on being
+ * pid 1 of a VM, so that tests run it on the host over a socketpair; setup.c mounts the
+ * container's root in the guest. */
+#ifndef ISOLAZI_VM_AGENT_H
+#define ISOLAZI_VM_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "protocol.h"
+
+typedef struct agent_options
+{
+  /* In a guest: mount the rootfs from the spec, apply mounts, files and hostname, chroot
+   * processes into it, and kill every process when the container's process exits.  Off (on
+   * the host, in tests): processes run in `root` ("/" = no chroot) and nothing is mounted. */
+  bool guest;
+  const char *root; /* where the container's root is (guest: set by setup) */
+} agent_options_t;
+
+/* Serve the host on fd until the container's process has exited and its EXIT frame is sent
+ * (returns its wait status), or the host goes away (returns -1).  Writes HELLO first. */
+int agent_serve(int fd, const agent_options_t *o);
+
+/* Guest only: mount the container's root at `target` as the spec says (rootfs device and type,
+ * a tmpfs overlay upper unless read-only, then files, mounts and hostname).  On failure fills
+ * msg with "verb `object`: cause" and returns -errno. */
+int agent_setup_root(const vm_spec_t *s, const char *target, char *msg, size_t msglen);
+
+/* Find args[0] as execvp would, using PATH from the spec's env, inside the current root.
+ * Fills path; returns 0 or -errno (-ENOENT: not found, -EACCES: not executable). */
+int agent_find_executable(const vm_spec_t *s, char *path, size_t len);
+
+/* The sandbox operations (VM_MSG_SB_*, sandbox_ops.c); other frames are ignored.  Returns what
+ * writing the answer returned. */
+int agent_sandbox_frame(int fd, const agent_options_t *o, const vm_frame_header_t *h, const uint8_t *payload);
+
+/* strerror, lower-cased as the host's messages are.  A static buffer. */
+const char *agent_strerror(int e);
+
+/* Transports (transport.c): open the guest's end of the channel to the host.  `kind` is
+ * "virtio-serial" (the port named VM_PORT_NAME) or "vsock" (host CID 2, VM_VSOCK_PORT). */
+int agent_transport_open(const char *kind, char *msg, size_t msglen);
+
+#endif
