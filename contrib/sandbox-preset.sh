@@ -32,16 +32,20 @@ mkdir -p "$presets" "$debs"
 exec 9>"$presets/.lock"
 flock 9
 
+# Resolve against the mirror alone: a version installed on the host from elsewhere (a vendor's
+# nodejs, pinned in preferences.d) is neither downloadable nor what the preset promises.
+apt_mirror=(-o Dir::State::status=/dev/null)
+
 # Packages a sandbox never runs (package management, debconf's perl): left out of the closure.
 skip='^(dpkg|debconf|perl-base|perl|perl-modules-.*|libperl.*|tar|install-info|debianutils|init-system-helpers|sensible-utils|tzdata|libc-bin)$'
-mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+mapfile -t pkgs < <(apt-cache "${apt_mirror[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
 	--no-replaces --no-enhances "${roots[@]}" 2>/dev/null | grep -v '^ ' | grep -v '<' | sort -u | grep -Ev "$skip")
 [ ${#pkgs[@]} -gt 0 ] || {
 	echo "$0: cannot resolve ${roots[*]} (apt-get update?)" >&2
 	exit 1
 }
 # The .deb file names carry the versions: they are the stamp.
-stamp="$(apt-get download --print-uris "${pkgs[@]}" 2>/dev/null | awk '{print $2}' | sort)"
+stamp="$(apt-get "${apt_mirror[@]}" download --print-uris "${pkgs[@]}" 2>/dev/null | awk '{print $2}' | sort)"
 if [ -z "$force" ] && [ -d "$dir/rootfs" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
 	echo "$dir/rootfs (up to date)"
 	exit 0
@@ -53,7 +57,7 @@ for p in "${pkgs[@]}"; do
 	compgen -G "$debs/${p}_*.deb" >/dev/null || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
-	(cd "$debs" && apt-get -o APT::Sandbox::User=root download -q "${need[@]}" >/dev/null)
+	(cd "$debs" && apt-get "${apt_mirror[@]}" -o APT::Sandbox::User=root download -q "${need[@]}" >/dev/null)
 fi
 
 tmp="$dir.tmp.$$"

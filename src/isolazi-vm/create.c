@@ -31,11 +31,8 @@ vmcli_create(cli_context_t *ctx, int argc, char **argv)
 
   (void)ctx;
   r = cli_create_args_parse(&verb, argc, argv, &a);
-  if (r != 0)
-    {
-      cli_create_args_release(&a);
-      return r == CLI_EXIT_OK ? 0 : 1;
-    }
+  if (r != CLI_DONE)
+    return r;
   r = isolazi_vm_create(&vmcli_global, &a.o, &err);
   cli_create_args_release(&a);
   if (r < 0)

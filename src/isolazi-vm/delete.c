@@ -23,23 +23,12 @@ int
 vmcli_delete(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  bool first = true, force = false;
+  bool force;
   int c;
 
   (void)ctx;
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    switch (c)
-      {
-      case 'f':
-        force = true;
-        break;
-      case CLI_EXIT_OK:
-        return 0;
-      default:
-        return 1;
-      }
-  if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
-    return 1;
+  if ((c = cli_parse_delete(&verb, argc, argv, &force)) != CLI_DONE)
+    return c;
   if (isolazi_vm_delete(&vmcli_global, argv[optind], force, &err) < 0)
     return cli_fail(&err);
   return 0;

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 #include "vmcli.h"
-#include "signals.h"
-
-#include <signal.h>
 
 static const struct option longopts[] = {
   { "all", no_argument, NULL, 'a' },
@@ -25,25 +22,12 @@ int
 vmcli_kill(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  bool first = true, all = false;
-  int c, sig = SIGTERM;
+  bool all;
+  int r, sig;
 
   (void)ctx;
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    switch (c)
-      {
-      case 'a':
-        all = true;
-        break;
-      case CLI_EXIT_OK:
-        return 0;
-      default:
-        return 1;
-      }
-  if (cli_check_args(&verb, argc, argv, 1, 2) != 0)
-    return 1;
-  if (optind + 1 < argc && isolazi_signal_parse(argv[optind + 1], &sig, &err) < 0)
-    return cli_fail(&err);
+  if ((r = cli_parse_kill(&verb, argc, argv, &sig, &all)) != CLI_DONE)
+    return r;
   if (isolazi_vm_kill(&vmcli_global, argv[optind], sig, all, &err) < 0)
     return cli_fail(&err);
   return 0;

@@ -39,27 +39,15 @@ static const cli_command_t commands[] = {
   { "help", "show the list of commands, or the help of one command", vmcli_help },
 };
 
-static const cli_command_t *
-find_command(const char *name)
-{
-  size_t i;
-
-  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(commands[i].name, name) == 0)
-      return &commands[i];
-  return NULL;
-}
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void
 print_usage(void)
 {
-  size_t i;
-
   printf("Usage: isolazi-vm [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGUMENTS]\n\n"
          "isolazi-vm runs OCI bundles inside QEMU microVMs, with runc's command line.\n\n"
          "Commands:\n");
-  for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+  cli_print_commands(commands, N_COMMANDS, 8);
   printf("\nGlobal options:\n"
          "  --root DIR              state directory (default: " ISOLAZI_VM_DEFAULT_ROOT ")\n"
          "  --log FILE              write log records to FILE instead of stderr\n"
@@ -78,30 +66,11 @@ print_usage(void)
   fflush(stdout);
 }
 
+/* `isolazi-vm help [COMMAND]`: the same text as `isolazi-vm COMMAND --help`. */
 static int
 vmcli_help(cli_context_t *ctx, int argc, char **argv)
 {
-  const cli_command_t *cmd;
-  char help_flag[] = "--help";
-  char *sub_argv[3];
-
-  if (argc < 2)
-    {
-      print_usage();
-      return 0;
-    }
-  cmd = find_command(argv[1]);
-  if (cmd == NULL)
-    return cli_usage_error(NULL, "unknown command `%s`", argv[1]);
-  if (cmd->handler == vmcli_help)
-    {
-      print_usage();
-      return 0;
-    }
-  sub_argv[0] = argv[1];
-  sub_argv[1] = help_flag;
-  sub_argv[2] = NULL;
-  return cmd->handler(ctx, 2, sub_argv);
+  return cli_help_command(commands, N_COMMANDS, print_usage, ctx, argc, argv);
 }
 
 enum
@@ -142,54 +111,16 @@ static const cli_verb_t global_verb = {
   .longopts = global_longopts,
 };
 
-/* The value of global flag `name` at argv[*i] ("--name=value" or "--name value"), or NULL. */
-static const char *
-flag_value(int argc, char **argv, int *i, const char *name)
-{
-  size_t n = strlen(name);
-
-  if (strncmp(argv[*i], name, n) != 0)
-    return NULL;
-  if (argv[*i][n] == '=')
-    return argv[*i] + n + 1;
-  if (argv[*i][n] == '\0' && *i + 1 < argc)
-    return argv[++*i];
-  return NULL;
-}
-
-/* --log, --log-format and --debug first, so that every later error lands in the log. */
-static void
-prescan_log_flags(int argc, char **argv, const char **log_path, const char **log_format, bool *debug)
-{
-  static const char *const valued[] = { "--root",     "--backend", "--kernel",         "--accel", "--boot-timeout",
-                                        "--rootless", "--criu",    "--cgroup-manager", NULL };
-  int i;
-
-  for (i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++)
-    {
-      const char *v;
-      size_t k;
-      if ((v = flag_value(argc, argv, &i, "--log-format")) != NULL)
-        *log_format = v;
-      else if ((v = flag_value(argc, argv, &i, "--log")) != NULL)
-        *log_path = v;
-      else if (strcmp(argv[i], "--debug") == 0)
-        *debug = true;
-      else
-        for (k = 0; valued[k] != NULL; k++)
-          if (flag_value(argc, argv, &i, valued[k]) != NULL)
-            break;
-    }
-}
+/* The global flags with a value other than --log and --log-format. */
+static const char *const valued_flags[] = { "--root",     "--backend", "--kernel",         "--accel", "--boot-timeout",
+                                            "--rootless", "--criu",    "--cgroup-manager", NULL };
 
 int
 main(int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   cleanup_free char *root = NULL;
-  const char *log_path = NULL, *log_format_text = NULL;
-  isolazi_log_format_t log_format = ISOLAZI_LOG_FORMAT_TEXT;
-  bool debug = false, first = true;
+  bool first = true;
   const cli_command_t *cmd;
   cli_context_t ctx;
   unsigned int timeout;
@@ -197,13 +128,8 @@ main(int argc, char **argv)
 
   cli_program = "isolazi-vm";
   cli_vm_options = &vmcli_global;
-  prescan_log_flags(argc, argv, &log_path, &log_format_text, &debug);
-  if (log_format_text != NULL && isolazi_log_format_parse(log_format_text, &log_format, &err) < 0)
-    {
-      (void)isolazi_log_init(log_path, ISOLAZI_LOG_FORMAT_TEXT, debug, NULL);
-      return cli_fail(&err);
-    }
-  if (isolazi_log_init(log_path, log_format, debug, &err) < 0)
+  /* --log, --log-format and --debug first, so that every later error lands in the log. */
+  if (cli_log_setup(argc, argv, valued_flags, &err) < 0)
     return cli_fail(&err);
 
   memset(&vmcli_global, 0, sizeof vmcli_global);
@@ -265,7 +191,7 @@ main(int argc, char **argv)
       print_usage();
       return 0;
     }
-  cmd = find_command(argv[optind]);
+  cmd = cli_find_command(commands, N_COMMANDS, argv[optind]);
   if (cmd == NULL)
     return cli_usage_error(NULL, "unknown command `%s`", argv[optind]);
   isolazi_debug("isolazi-vm %s: root `%s`", cmd->name, root);

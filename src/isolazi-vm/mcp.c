@@ -77,54 +77,6 @@ json_valuep(json_value **v)
   json_value_free(*v);
 }
 
-/* Copy a parsed value into a document being generated. */
-static void
-gen_value(json_gen *g, const json_value *v)
-{
-  size_t i;
-  int64_t n;
-  double d;
-  bool b;
-
-  switch (json_typeof(v))
-    {
-    case JSON_NULL:
-      json_gen_null(g);
-      break;
-    case JSON_BOOL:
-      (void)json_get_bool(v, &b);
-      json_gen_bool(g, b);
-      break;
-    case JSON_NUMBER:
-      if (json_get_int64(v, &n))
-        json_gen_int64(g, n);
-      else
-        {
-          (void)json_get_double(v, &d);
-          json_gen_double(g, d);
-        }
-      break;
-    case JSON_STRING:
-      json_gen_string(g, json_get_string(v));
-      break;
-    case JSON_ARRAY:
-      json_gen_array_open(g);
-      for (i = 0; i < json_array_len(v); i++)
-        gen_value(g, json_array_get(v, i));
-      json_gen_array_close(g);
-      break;
-    case JSON_OBJECT:
-      json_gen_object_open(g);
-      for (i = 0; i < json_object_len(v); i++)
-        {
-          json_gen_key(g, json_object_key(v, i));
-          gen_value(g, json_object_value(v, i));
-        }
-      json_gen_object_close(g);
-      break;
-    }
-}
-
 static void
 emit(json_gen *g)
 {
@@ -154,7 +106,7 @@ response_open(const json_value *id)
   json_gen_string(g, "2.0");
   json_gen_key(g, "id");
   if (id != NULL)
-    gen_value(g, id);
+    json_gen_value(g, id);
   else
     json_gen_null(g);
   return g;
@@ -522,7 +474,7 @@ handle(const json_value *msg)
           json_gen_string(g, tools[i].description);
           json_gen_key(g, "inputSchema");
           if (schema != NULL)
-            gen_value(g, schema);
+            json_gen_value(g, schema);
           else
             json_gen_null(g);
           json_gen_object_close(g);

@@ -32,11 +32,8 @@ vmcli_run(cli_context_t *ctx, int argc, char **argv)
 
   (void)ctx;
   r = cli_create_args_parse(&verb, argc, argv, &a);
-  if (r != 0)
-    {
-      cli_create_args_release(&a);
-      return r == CLI_EXIT_OK ? 0 : 1;
-    }
+  if (r != CLI_DONE)
+    return r;
   detach = a.o.detach;
   r = isolazi_vm_run(&vmcli_global, &a.o, &status, &err);
   cli_create_args_release(&a);

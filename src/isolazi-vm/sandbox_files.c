@@ -7,6 +7,7 @@
 #include "utils.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,8 @@ static const cli_verb_t exec_verb = {
   .description = "Run a command in a sandbox as root, relay its stdout and stderr, and exit with its status.\n"
                  "With --timeout it is killed when the time is up and the status is 124, as timeout(1)'s.  A\n"
                  "command that cannot start exits 127 (not found) or 126 with the cause.  With --all it runs\n"
-                 "in every running sandbox, one after the other, and each one's output is printed under its\n"
-                 "name; the status is 0 when every run exited 0.\n",
+                 "in every running sandbox, up to 8 at once, and each one's output is printed under its name,\n"
+                 "in the order of the names; the status is 0 when every run exited 0.\n",
   .options = "  -e, --env KEY=VALUE    set an environment variable (repeatable)\n"
              "      --cwd DIR          working directory (default /)\n"
              "      --timeout SECONDS  kill the command after this long (exit status 124)\n"
@@ -88,6 +89,50 @@ print_gen(json_gen *g)
   free(out);
   free(perr);
   json_gen_free(g);
+}
+
+/* exec --all: how many sandboxes run the command at once.  Each run is mostly waiting on its
+ * VM, so more than the host's CPUs is fine; the bound keeps the open connections few. */
+#define EXEC_ALL_PARALLEL 8
+
+typedef struct exec_run
+{
+  const char *name;
+  isolazi_sandbox_exec_result_t res;
+  isolazi_error_t err;
+  int r;
+  bool done;
+} exec_run_t;
+
+typedef struct fanout
+{
+  const isolazi_sandbox_exec_options_t *o;
+  exec_run_t *runs;
+  size_t n, next;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+} fanout_t;
+
+static void *
+fanout_worker(void *arg)
+{
+  fanout_t *f = arg;
+
+  for (;;)
+    {
+      exec_run_t *x;
+      pthread_mutex_lock(&f->lock);
+      x = f->next < f->n ? &f->runs[f->next++] : NULL;
+      pthread_mutex_unlock(&f->lock);
+      if (x == NULL)
+        return NULL;
+      x->err = (isolazi_error_t)ISOLAZI_ERROR_INIT;
+      x->r = isolazi_sandbox_exec(&sbcli_ctx, x->name, f->o, &x->res, &x->err);
+      pthread_mutex_lock(&f->lock);
+      x->done = true;
+      pthread_cond_broadcast(&f->cond);
+      pthread_mutex_unlock(&f->lock);
+    }
 }
 
 int
@@ -169,45 +214,68 @@ sbcli_exec(int argc, char **argv)
       isolazi_sandbox_exec_result_release(&res);
       return r;
     }
+  if (interactive)
+    return cli_usage_error("sandbox exec", "`--interactive` cannot be used with `--all`");
   {
     isolazi_sandbox_summary_t *s = NULL;
     json_gen *g = NULL;
-    size_t n = 0, i;
+    fanout_t f = { .o = &o };
+    pthread_t th[EXEC_ALL_PARALLEL];
+    size_t n = 0, i, nth;
     int status = 0;
     if (isolazi_sandbox_list(&sbcli_ctx, &s, &n, &err) < 0)
       return cli_fail(&err);
+    f.runs = xcalloc(n ? n : 1, sizeof *f.runs);
+    for (i = 0; i < n; i++)
+      if (strcmp(s[i].status, "running") == 0)
+        f.runs[f.n++].name = s[i].name;
+    pthread_mutex_init(&f.lock, NULL);
+    pthread_cond_init(&f.cond, NULL);
+    /* At most EXEC_ALL_PARALLEL at once; each run's result is printed in name order, as soon as
+     * it and every run before it have ended. */
+    for (nth = 0; nth < EXEC_ALL_PARALLEL && nth < f.n; nth++)
+      if (pthread_create(&th[nth], NULL, fanout_worker, &f) != 0)
+        break;
+    if (nth == 0 && f.n > 0)
+      fanout_worker(&f); /* no thread could start: run them here, one after the other */
     if (json)
       {
         g = json_gen_new(true);
         json_gen_array_open(g);
       }
-    for (i = 0; i < n; i++)
+    for (i = 0; i < f.n; i++)
       {
-        isolazi_error_t e = ISOLAZI_ERROR_INIT;
-        int r;
-        if (strcmp(s[i].status, "running") != 0)
-          continue;
-        r = isolazi_sandbox_exec(&sbcli_ctx, s[i].name, &o, &res, &e);
-        if (r < 0 || res.exit_code != 0)
+        exec_run_t *x = &f.runs[i];
+        pthread_mutex_lock(&f.lock);
+        while (!x->done)
+          pthread_cond_wait(&f.cond, &f.lock);
+        pthread_mutex_unlock(&f.lock);
+        if (x->r < 0 || x->res.exit_code != 0)
           status = 1;
         if (json)
-          gen_result(g, s[i].name, &res, r < 0 ? e.msg : NULL);
+          gen_result(g, x->name, &x->res, x->r < 0 ? x->err.msg : NULL);
         else
           {
-            printf("=== %s: exit %d%s%s\n", s[i].name, res.exit_code, r < 0 ? ": " : "", r < 0 ? e.msg : "");
-            fwrite(res.out ? res.out : "", 1, res.out_len, stdout);
+            printf("=== %s: exit %d%s%s\n", x->name, x->res.exit_code, x->r < 0 ? ": " : "",
+                   x->r < 0 ? x->err.msg : "");
+            fwrite(x->res.out ? x->res.out : "", 1, x->res.out_len, stdout);
             fflush(stdout);
-            fwrite(res.err ? res.err : "", 1, res.err_len, stderr);
+            fwrite(x->res.err ? x->res.err : "", 1, x->res.err_len, stderr);
             fflush(stderr);
           }
-        isolazi_error_release(&e);
-        isolazi_sandbox_exec_result_release(&res);
+        isolazi_error_release(&x->err);
+        isolazi_sandbox_exec_result_release(&x->res);
       }
+    for (i = 0; i < nth; i++)
+      pthread_join(th[i], NULL);
     if (json)
       {
         json_gen_array_close(g);
         print_gen(g);
       }
+    pthread_mutex_destroy(&f.lock);
+    pthread_cond_destroy(&f.cond);
+    free(f.runs);
     isolazi_sandbox_summaries_free(s, n);
     return status;
   }

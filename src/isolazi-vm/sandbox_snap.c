@@ -13,12 +13,14 @@
 enum
 {
   OPT_LIST = 1000,
+  OPT_DELETE,
   OPT_TIME,
   OPT_SNAPSHOT,
 };
 
 static const struct option snapshot_longopts[] = {
   { "list", no_argument, NULL, OPT_LIST },
+  { "delete", required_argument, NULL, OPT_DELETE },
   { "time", no_argument, NULL, OPT_TIME },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
@@ -30,9 +32,13 @@ static const cli_verb_t snapshot_verb = {
   .description = "Snapshot the sandbox's disk (running or not) and print the snapshot's name (default:\n"
                  "snap-N).  A running guest's file system is synced and frozen for the moment it takes\n"
                  "QEMU to put a new qcow2 layer on top; the snapshot is the layer below.  With --list,\n"
-                 "print the snapshot tree: name, parent, time, and `*` on the one the disk sits on.\n",
-  .options = "      --list   list the snapshots instead\n"
-             "      --time   print how long the layer operation took on stderr\n",
+                 "print the snapshot tree: name, parent, time, and `*` on the one the disk sits on.  With\n"
+                 "--delete, remove a snapshot: refused while a later snapshot or a fork is based on it;\n"
+                 "when the disk sits on it, what was written since is folded into it (a running sandbox\n"
+                 "restarts).\n",
+  .options = "      --list         list the snapshots instead\n"
+             "      --delete NAME  delete that snapshot\n"
+             "      --time         print how long the layer operation took on stderr\n",
   .shortopts = "h",
   .longopts = snapshot_longopts,
 };
@@ -66,6 +72,7 @@ sbcli_snapshot(int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   cleanup_free char *snap = NULL;
+  const char *del = NULL;
   bool first = true, list = false, timing = false;
   double ms = 0;
   int c;
@@ -76,6 +83,9 @@ sbcli_snapshot(int argc, char **argv)
       case OPT_LIST:
         list = true;
         break;
+      case OPT_DELETE:
+        del = optarg;
+        break;
       case OPT_TIME:
         timing = true;
         break;
@@ -84,8 +94,10 @@ sbcli_snapshot(int argc, char **argv)
       default:
         return 1;
       }
-  if (cli_check_args(&snapshot_verb, argc, argv, 1, list ? 1 : 2) < 0)
+  if (cli_check_args(&snapshot_verb, argc, argv, 1, list || del != NULL ? 1 : 2) < 0)
     return 1;
+  if (del != NULL)
+    return isolazi_sandbox_snapshot_delete(&sbcli_ctx, argv[optind], del, &err) < 0 ? cli_fail(&err) : 0;
   if (list)
     {
       __attribute__((cleanup(json_valuep))) json_value *v = NULL;

@@ -31,6 +31,7 @@ int sbcli_restore(int argc, char **argv);
 int sbcli_fork(int argc, char **argv);
 int sbcli_policy(int argc, char **argv);
 int sbcli_port_forward(int argc, char **argv);
+int sbcli_relay(int argc, char **argv);
 int sbcli_pool(int argc, char **argv);
 
 /* Parse "--flag N" values: MiB sizes accept a k/m/g suffix ("512m", "2g"). */

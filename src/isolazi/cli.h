@@ -28,6 +28,17 @@ int cli_check_args(const cli_verb_t *verb, int argc, char **argv, int min, int m
  * the container id at argv[optind], or the exit status (0 after --help, 1 on a usage error). */
 int cli_parse_id_only(const cli_verb_t *verb, int argc, char **argv);
 
+/* Set the log up from --log, --log-format and --debug before anything else is parsed, so that
+ * even an error in the other global flags lands in the log file the caller reads.  `valued`:
+ * the front end's other global flags that take a value (NULL-terminated), skipped with it. */
+int cli_log_setup(int argc, char **argv, const char *const *valued, isolazi_error_t *err);
+
+/* The whole argument parsing of `kill` ([-a] <id> [SIGNAL]) and `delete` ([-f] <id>): CLI_DONE
+ * with the id at argv[optind], or the exit status (0 after --help, 1 on a usage error or a bad
+ * signal, reported). */
+int cli_parse_kill(const cli_verb_t *verb, int argc, char **argv, int *ret_sig, bool *ret_all);
+int cli_parse_delete(const cli_verb_t *verb, int argc, char **argv, bool *ret_force);
+
 /* Parse a non-negative decimal number for flag `name`. */
 int cli_parse_uint(const char *name, const char *s, unsigned int *ret, isolazi_error_t *err);
 
@@ -62,8 +73,8 @@ enum
   CLI_OPT_PRESERVE_FDS,
 };
 
-/* Returns 0 with a->o filled (positional id checked), or CLI_EXIT_OK / CLI_EXIT_ERROR when the
- * command must end here (help printed, or an error reported). */
+/* Returns CLI_DONE with a->o filled (positional id checked; release it afterwards), or the exit
+ * status when the command must end here (0: help printed; 1: an error reported; *a released). */
 int cli_create_args_parse(const cli_verb_t *verb, int argc, char **argv, cli_create_args_t *a);
 void cli_create_args_release(cli_create_args_t *a);
 

@@ -41,8 +41,8 @@ set_path(char **slot, const char *value, isolazi_error_t *err)
   return 0;
 }
 
-int
-cli_create_args_parse(const cli_verb_t *v, int argc, char **argv, cli_create_args_t *a)
+static int
+create_args_parse(const cli_verb_t *v, int argc, char **argv, cli_create_args_t *a)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   bool first = true;
@@ -106,6 +106,17 @@ cli_create_args_release(cli_create_args_t *a)
 }
 
 int
+cli_create_args_parse(const cli_verb_t *v, int argc, char **argv, cli_create_args_t *a)
+{
+  int r = create_args_parse(v, argc, argv, a);
+
+  if (r == 0)
+    return CLI_DONE;
+  cli_create_args_release(a);
+  return r == CLI_EXIT_OK ? 0 : 1;
+}
+
+int
 cli_create(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
@@ -113,11 +124,8 @@ cli_create(cli_context_t *ctx, int argc, char **argv)
   int r;
 
   r = cli_create_args_parse(&verb, argc, argv, &a);
-  if (r != 0)
-    {
-      cli_create_args_release(&a);
-      return r == CLI_EXIT_OK ? 0 : 1;
-    }
+  if (r != CLI_DONE)
+    return r;
   if (cli_bundle_is_vm(a.o.bundle))
     {
       isolazi_vm_global_t vg;

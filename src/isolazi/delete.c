@@ -24,22 +24,11 @@ int
 cli_delete(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  bool first = true, force = false;
+  bool force;
   int c;
 
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    switch (c)
-      {
-      case 'f':
-        force = true;
-        break;
-      case CLI_EXIT_OK:
-        return 0;
-      default:
-        return 1;
-      }
-  if (cli_check_args(&verb, argc, argv, 1, 1) != 0)
-    return 1;
+  if ((c = cli_parse_delete(&verb, argc, argv, &force)) != CLI_DONE)
+    return c;
   if (cli_container_is_vm(ctx, argv[optind]))
     {
       isolazi_vm_global_t vg;

@@ -2,9 +2,6 @@
 #include "config.h"
 #include "cli.h"
 #include "handler.h"
-#include "signals.h"
-
-#include <signal.h>
 
 static const struct option longopts[] = {
   { "all", no_argument, NULL, 'a' },
@@ -27,24 +24,11 @@ int
 cli_kill(cli_context_t *ctx, int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  bool first = true, all = false;
-  int c, sig = SIGTERM;
+  bool all;
+  int c, sig;
 
-  while ((c = cli_getopt(&verb, argc, argv, &first)) != CLI_DONE)
-    switch (c)
-      {
-      case 'a':
-        all = true;
-        break;
-      case CLI_EXIT_OK:
-        return 0;
-      default:
-        return 1;
-      }
-  if (cli_check_args(&verb, argc, argv, 1, 2) != 0)
-    return 1;
-  if (optind + 1 < argc && isolazi_signal_parse(argv[optind + 1], &sig, &err) < 0)
-    return cli_fail(&err);
+  if ((c = cli_parse_kill(&verb, argc, argv, &sig, &all)) != CLI_DONE)
+    return c;
   if (cli_container_is_vm(ctx, argv[optind]))
     {
       isolazi_vm_global_t vg;

@@ -112,64 +112,22 @@ static const cli_verb_t global_verb = {
   .longopts = global_longopts,
 };
 
-/* The value of global flag `name` at argv[*i] ("--name=value" or "--name value"), or NULL. */
-static const char *
-flag_value(int argc, char **argv, int *i, const char *name)
-{
-  size_t n = strlen(name);
-
-  if (strncmp(argv[*i], name, n) != 0)
-    return NULL;
-  if (argv[*i][n] == '=')
-    return argv[*i] + n + 1;
-  if (argv[*i][n] == '\0' && *i + 1 < argc)
-    return argv[++*i];
-  return NULL;
-}
-
-/* Find --log, --log-format and --debug among the global flags before anything else is parsed,
- * so that even an error in the other flags is reported into the log file the caller reads. */
-static void
-prescan_log_flags(int argc, char **argv, const char **log_path, const char **log_format, bool *debug)
-{
-  int i;
-
-  for (i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++)
-    {
-      const char *v;
-      if ((v = flag_value(argc, argv, &i, "--log-format")) != NULL)
-        *log_format = v;
-      else if ((v = flag_value(argc, argv, &i, "--log")) != NULL)
-        *log_path = v;
-      else if (strcmp(argv[i], "--debug") == 0)
-        *debug = true;
-      else if (flag_value(argc, argv, &i, "--root") != NULL || flag_value(argc, argv, &i, "--rootless") != NULL
-               || flag_value(argc, argv, &i, "--criu") != NULL
-               || flag_value(argc, argv, &i, "--cgroup-manager") != NULL)
-        continue;
-    }
-}
+/* The global flags with a value other than --log and --log-format. */
+static const char *const valued_flags[] = { "--root", "--rootless", "--criu", "--cgroup-manager", NULL };
 
 int
 main(int argc, char **argv)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
   cleanup_free char *root = NULL;
-  const char *log_path = NULL, *log_format_text = NULL, *rootless = NULL;
-  isolazi_log_format_t log_format = ISOLAZI_LOG_FORMAT_TEXT;
-  bool debug = false, first = true;
+  const char *rootless = NULL;
+  bool first = true;
   const cli_command_t *cmd;
   cli_context_t ctx;
   int c;
 
   /* Set the log up first, so that every later error (even a bad flag) lands in it. */
-  prescan_log_flags(argc, argv, &log_path, &log_format_text, &debug);
-  if (log_format_text != NULL && isolazi_log_format_parse(log_format_text, &log_format, &err) < 0)
-    {
-      (void)isolazi_log_init(log_path, ISOLAZI_LOG_FORMAT_TEXT, debug, NULL);
-      return cli_fail(&err);
-    }
-  if (isolazi_log_init(log_path, log_format, debug, &err) < 0)
+  if (cli_log_setup(argc, argv, valued_flags, &err) < 0)
     return cli_fail(&err);
 
   memset(&ctx, 0, sizeof ctx);
@@ -194,7 +152,7 @@ main(int argc, char **argv)
         case OPT_LOG:
         case OPT_LOG_FORMAT:
         case OPT_DEBUG:
-          break; /* taken by prescan_log_flags */
+          break; /* taken by cli_log_setup */
         case OPT_SYSTEMD_CGROUP:
           ctx.global.systemd_cgroup = true;
           break;

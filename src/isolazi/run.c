@@ -35,11 +35,8 @@ cli_run(cli_context_t *ctx, int argc, char **argv)
   bool detach;
 
   r = cli_create_args_parse(&verb, argc, argv, &a);
-  if (r != 0)
-    {
-      cli_create_args_release(&a);
-      return r == CLI_EXIT_OK ? 0 : 1;
-    }
+  if (r != CLI_DONE)
+    return r;
   detach = a.o.detach;
   if (cli_bundle_is_vm(a.o.bundle))
     {

@@ -74,17 +74,8 @@ isolazi_container_id_validate(const char *id, isolazi_error_t *err)
 
 /* ---- loading a bundle ---- */
 
-typedef struct bundle
-{
-  char *dir;    /* absolute */
-  char *rootfs; /* absolute */
-  char *config_text;
-  size_t config_len;
-  oci_config *cfg;
-} bundle_t;
-
-static void
-bundle_release(bundle_t *b)
+void
+isolazi_bundle_release(isolazi_bundle_t *b)
 {
   free(b->dir);
   free(b->rootfs);
@@ -93,13 +84,14 @@ bundle_release(bundle_t *b)
   memset(b, 0, sizeof *b);
 }
 
-static int
-bundle_load(const char *dir, bundle_t *b, isolazi_error_t *err)
+int
+isolazi_bundle_load(const char *dir, isolazi_bundle_t *b, isolazi_error_t *err)
 {
   cleanup_free char *config_path = NULL;
   char *perr = NULL;
   struct stat st;
 
+  memset(b, 0, sizeof *b);
   b->dir = isolazi_abspath(dir != NULL && dir[0] ? dir : ".", err);
   if (b->dir == NULL)
     return -1;
@@ -373,7 +365,7 @@ static int
 do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int console_in, created_t *out,
           isolazi_error_t *err)
 {
-  bundle_t b = { 0 };
+  isolazi_bundle_t b = { 0 };
   isolazi_ns_plan_t plan;
   isolazi_ns_restore_t restore = ISOLAZI_NS_RESTORE_INIT;
   isolazi_cgroup_t *cg = NULL;
@@ -396,7 +388,7 @@ do_create(const isolazi_global_t *g, const isolazi_create_options_t *o, int cons
   if (isolazi_container_id_validate(o->id, err) < 0)
     return -1;
   container_reserve_preserved_fds(o->preserve_fds);
-  if (bundle_load(o->bundle, &b, err) < 0)
+  if (isolazi_bundle_load(o->bundle, &b, err) < 0)
     goto out_early;
   if (isolazi_ns_plan_build(b.cfg->linux_, &plan, err) < 0)
     {
@@ -648,7 +640,7 @@ out:
     close(report[1]);
   isolazi_ns_close(&plan);
 out_early:
-  bundle_release(&b);
+  isolazi_bundle_release(&b);
   return r;
 }
 

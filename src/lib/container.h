@@ -35,6 +35,22 @@ typedef struct isolazi_create_options
 /* The id must be a valid container id: [A-Za-z0-9][A-Za-z0-9_.+-]* , at most 1024 bytes. */
 int isolazi_container_id_validate(const char *id, isolazi_error_t *err);
 
+/* A bundle's config.json, parsed and validated, with its process and a root.path that is a
+ * directory.  What every backend (native, VM) loads first. */
+typedef struct isolazi_bundle
+{
+  char *dir;    /* absolute */
+  char *rootfs; /* absolute */
+  char *config_text;
+  size_t config_len;
+  struct oci_config *cfg;
+} isolazi_bundle_t;
+
+/* Load the bundle in dir (NULL or "": the current directory) into *b, which is zeroed first.
+ * Release *b with isolazi_bundle_release whether this fails or not. */
+int isolazi_bundle_load(const char *dir, isolazi_bundle_t *b, isolazi_error_t *err);
+void isolazi_bundle_release(isolazi_bundle_t *b);
+
 int isolazi_container_create(const isolazi_global_t *g, const isolazi_create_options_t *o, isolazi_error_t *err);
 int isolazi_container_start(const isolazi_global_t *g, const char *id, isolazi_error_t *err);
 /* create + start; without detach, waits for the container, forwards signals to it, deletes it

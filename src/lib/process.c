@@ -43,20 +43,29 @@ static const struct
 };
 
 int
+isolazi_rlimit_resource(const char *name)
+{
+  size_t i;
+
+  for (i = 0; name != NULL && i < sizeof rlimit_names / sizeof rlimit_names[0]; i++)
+    if (strcmp(rlimit_names[i].name, name) == 0)
+      return rlimit_names[i].resource;
+  return -1;
+}
+
+int
 isolazi_process_set_rlimits(const oci_process *p, isolazi_error_t *err)
 {
-  size_t i, j;
+  size_t i;
 
   for (i = 0; i < p->rlimits_len; i++)
     {
       const oci_rlimit *r = &p->rlimits[i];
       struct rlimit lim = { (rlim_t)r->soft, (rlim_t)r->hard };
-      for (j = 0; j < sizeof rlimit_names / sizeof rlimit_names[0]; j++)
-        if (strcmp(rlimit_names[j].name, r->type) == 0)
-          break;
-      if (j == sizeof rlimit_names / sizeof rlimit_names[0])
+      int resource = isolazi_rlimit_resource(r->type);
+      if (resource < 0)
         return isolazi_error_set(err, 0, "process.rlimits[%zu].type: unknown rlimit `%s`", i, r->type);
-      if (setrlimit((__rlimit_resource_t)rlimit_names[j].resource, &lim) < 0)
+      if (setrlimit((__rlimit_resource_t)resource, &lim) < 0)
         return isolazi_error_errno(err, "set %s to soft %llu, hard %llu (process.rlimits[%zu])", r->type,
                                    (unsigned long long)r->soft, (unsigned long long)r->hard, i);
     }

@@ -8,6 +8,9 @@
 #include "error.h"
 #include "ocispec.h"
 
+/* The resource number of an rlimit name ("RLIMIT_NOFILE" → RLIMIT_NOFILE); -1 when unknown
+ * (or NULL). */
+int isolazi_rlimit_resource(const char *name);
 int isolazi_process_set_rlimits(const oci_process *p, isolazi_error_t *err);
 int isolazi_process_set_oom_score_adj(const oci_process *p, isolazi_error_t *err);
 /* chdir into process.cwd; it must exist, as with runc 1.1. */

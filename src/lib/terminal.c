@@ -22,6 +22,33 @@
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
+int
+isolazi_terminal_send_master(int sock, int master, const void *data, size_t len, isolazi_error_t *err)
+{
+  union
+  {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = { (void *)data, len };
+  struct msghdr mh = { 0 };
+  struct cmsghdr *cm;
+
+  memset(&ctl, 0, sizeof ctl);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl.buf;
+  mh.msg_controllen = sizeof ctl.buf;
+  cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &master, sizeof(int));
+  if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+    return isolazi_error_errno(err, "send the pty master to the console socket");
+  return 0;
+}
+
 /* The pty lives in the container's own devpts (after pivot_root, /dev/ptmx is the container's);
    the master goes to the console socket as one message with one SCM_RIGHTS fd, which is what
    conmon and go-runc accept. */
@@ -30,15 +57,7 @@ isolazi_terminal_setup_console(int console_fd, const oci_process *p, isolazi_err
 {
   cleanup_close int master = -1, slave = -1;
   int unlock = 0;
-  char data[] = "/dev/ptmx";
-  union
-  {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctl;
-  struct iovec iov = { data, sizeof data - 1 };
-  struct msghdr mh = { 0 };
-  struct cmsghdr *cm;
+  static const char data[] = "/dev/ptmx";
 
   master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
@@ -55,18 +74,8 @@ isolazi_terminal_setup_console(int console_fd, const oci_process *p, isolazi_err
       struct winsize ws = { (unsigned short)p->console_size->height, (unsigned short)p->console_size->width, 0, 0 };
       (void)ioctl(slave, TIOCSWINSZ, &ws);
     }
-  memset(&ctl, 0, sizeof ctl);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = ctl.buf;
-  mh.msg_controllen = sizeof ctl.buf;
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &master, sizeof(int));
-  if (sendmsg(console_fd, &mh, MSG_NOSIGNAL) < 0)
-    return isolazi_error_errno(err, "send the pty master to the console socket");
+  if (isolazi_terminal_send_master(console_fd, master, data, sizeof data - 1, err) < 0)
+    return -1;
   if (setsid() < 0)
     return isolazi_error_errno(err, "setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0)

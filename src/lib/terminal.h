@@ -12,6 +12,10 @@
  * and make the peer the controlling terminal and stdio of this process. */
 int isolazi_terminal_setup_console(int console_fd, const oci_process *p, isolazi_error_t *err);
 
+/* Send a pty master to a --console-socket: one message of `len` bytes of data (at least one)
+ * carrying master as its one SCM_RIGHTS fd. */
+int isolazi_terminal_send_master(int sock, int master, const void *data, size_t len, isolazi_error_t *err);
+
 /* In the runtime: receive the pty master that isolazi_terminal_setup_console sent on `sock`
  * (exactly one SCM_RIGHTS fd).  Returns it (O_CLOEXEC). */
 int isolazi_terminal_recv_master(int sock, isolazi_error_t *err);

@@ -21,8 +21,10 @@
 #include "log.h"
 #include "utils.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -57,6 +59,11 @@ typedef struct daemon_s
   client_t clients[MAX_CLIENTS];
   uint32_t next_proc;
   unsigned boot_timeout_ms;
+  struct
+  {
+    uint16_t guest, host;
+  } exposed[SB_PEER_MAX]; /* host forwards on SB_PEER_HOST_ADDR for links (peer.c) */
+  size_t exposed_len;
 } daemon_t;
 
 static long
@@ -371,6 +378,33 @@ reply_error(int fd, const isolazi_error_t *e)
     (void)vm_frame_write(fd, VM_MSG_ERROR, 0, 0, p, len);
 }
 
+/* A host forward of the guest's port on SB_PEER_HOST_ADDR, for the relays of links to this
+ * sandbox (peer.c).  Made on first use and kept while the VM runs. */
+static int
+expose(daemon_t *m, uint16_t guest, isolazi_error_t *err)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  socklen_t sl = sizeof sin;
+  cleanup_close int fd = -1;
+  cleanup_free char *cmd = NULL;
+
+  if (m->exposed_len == SB_PEER_MAX)
+    return isolazi_error_set(err, 0, "expose port %u: at most %u ports are exposed", guest, SB_PEER_MAX);
+  /* A free port: the kernel's pick, released just before slirp binds it. */
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  (void)inet_pton(AF_INET, SB_PEER_HOST_ADDR, &sin.sin_addr);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || getsockname(fd, (struct sockaddr *)&sin, &sl) < 0)
+    return isolazi_error_errno(err, "expose port %u: find a free port on " SB_PEER_HOST_ADDR, guest);
+  close(steal_fd(&fd));
+  cmd = xasprintf("hostfwd_add net0 tcp:" SB_PEER_HOST_ADDR ":%u-:%u", (unsigned)ntohs(sin.sin_port), guest);
+  if (hmp(m, cmd, NULL, err) < 0)
+    return isolazi_error_wrap(err, "expose port %u", guest);
+  m->exposed[m->exposed_len].guest = guest;
+  m->exposed[m->exposed_len].host = ntohs(sin.sin_port);
+  m->exposed_len++;
+  return 0;
+}
+
 static void
 ctl(daemon_t *m, client_t *cl, const uint8_t *payload, size_t len)
 {
@@ -429,6 +463,20 @@ ctl(daemon_t *m, client_t *cl, const uint8_t *payload, size_t len)
             isolazi_error_wrap(&err, "%s host port %u", add ? "forward" : "stop forwarding", (unsigned)host);
           else
             answer = xstrdup("{}");
+        }
+    }
+  else if (strcmp(op, "expose") == 0)
+    {
+      uint64_t guest = 0;
+      size_t i;
+      if (!json_get_uint64(json_object_get(v, "guest"), &guest) || guest == 0 || guest > 65535)
+        isolazi_error_set(&err, 0, "expose: a port 1-65535 is required");
+      else
+        {
+          for (i = 0; i < m->exposed_len && m->exposed[i].guest != guest; i++)
+            ;
+          if (i < m->exposed_len || expose(m, (uint16_t)guest, &err) == 0)
+            answer = xasprintf("{\"host\":%u}", (unsigned)m->exposed[i].host);
         }
     }
   else if (strcmp(op, "adopt") == 0)
@@ -858,6 +906,47 @@ boot_timeout_s(const isolazi_sandbox_ctx_t *c)
   return 60;
 }
 
+/* s with every ',' doubled: QEMU's option syntax. */
+static char *
+qemu_opt_escape(const char *s)
+{
+  char *out = xmalloc(2 * strlen(s) + 1), *o = out;
+
+  for (; *s; s++)
+    {
+      *o++ = *s;
+      if (*s == ',')
+        *o++ = ',';
+    }
+  *o = '\0';
+  return out;
+}
+
+/* The links' guestfwds (peer.c): a connection to addr:port in the guest runs
+ * `isolazi-vm sandbox _relay FROM TO PORT`, this very program, with the connection on its stdin
+ * and stdout.  libslirp splits the command as a shell would (g_shell_parse_argv), without one. */
+static int
+add_peers(const isolazi_sandbox_ctx_t *c, const sb_state_t *s, char **net, isolazi_error_t *err)
+{
+  cleanup_free char *exe = realpath("/proc/self/exe", NULL), *root = sb_root(c);
+  size_t i;
+
+  if (exe == NULL)
+    return isolazi_error_errno(err, "find the program for the links' relays");
+  if (strchr(exe, '\'') != NULL || strchr(root, '\'') != NULL)
+    return isolazi_error_set(err, EINVAL, "links need a program and a sandbox root without `'` in their paths");
+  for (i = 0; i < s->peers_len; i++)
+    {
+      cleanup_free char *cmd = xasprintf("'%s' sandbox --sandbox-root '%s' _relay %s %s %u", exe, root, s->name,
+                                         s->peers[i].to, s->peers[i].port);
+      cleanup_free char *esc = qemu_opt_escape(cmd);
+      char *more = xasprintf("%s,guestfwd=tcp:%s:%u-cmd:%s", *net, s->peers[i].addr, s->peers[i].port, esc);
+      free(*net);
+      *net = more;
+    }
+  return 0;
+}
+
 int
 sb_daemon_start(const isolazi_sandbox_ctx_t *c, const char *dir, const sb_state_t *s, isolazi_error_t *err)
 {
@@ -904,6 +993,8 @@ sb_daemon_start(const isolazi_sandbox_ctx_t *c, const char *dir, const sb_state_
       free(net);
       net = more;
     }
+  if (s->peers_len > 0 && add_peers(c, s, &net, err) < 0)
+    goto out;
   argv_add(&argv, xstrdup("-netdev"));
   argv_add(&argv, steal_pointer(&net));
   argv_add(&argv, xstrdup("-device"));

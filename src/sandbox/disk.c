@@ -31,67 +31,6 @@ sb_now_ms(void)
   return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
-/* Run a tool; its output (the end of it) goes into the error. */
-int
-sb_run_tool(char *const *argv, isolazi_error_t *err)
-{
-  char out[2048];
-  size_t len = 0;
-  int p[2], status;
-  pid_t pid;
-
-  if (pipe2(p, O_CLOEXEC) < 0)
-    return isolazi_error_errno(err, "create a pipe");
-  pid = fork();
-  if (pid < 0)
-    {
-      close(p[0]);
-      close(p[1]);
-      return isolazi_error_errno(err, "fork");
-    }
-  if (pid == 0)
-    {
-      int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (devnull >= 0)
-        dup2(devnull, 0);
-      dup2(p[1], 1);
-      dup2(p[1], 2);
-      execvp(argv[0], argv);
-      _exit(errno == ENOENT ? 127 : 126);
-    }
-  close(p[1]);
-  for (;;)
-    {
-      char chunk[1024];
-      ssize_t n = read(p[0], chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      if (len + (size_t)n >= sizeof out)
-        len = 0; /* keep the end */
-      if ((size_t)n < sizeof out)
-        {
-          memcpy(out + len, chunk, (size_t)n);
-          len += (size_t)n;
-        }
-    }
-  out[len] = '\0';
-  close(p[0]);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-    return isolazi_error_set(err, 0, "run `%s`: not found", argv[0]);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    {
-      while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
-        out[--len] = '\0';
-      return isolazi_error_set(err, 0, "run `%s`: exit status %d: %s", argv[0],
-                               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out);
-    }
-  return 0;
-}
-
 /* FNV-1a: a short, stable key for a path and stamp (not a security boundary: the root is ours). */
 static uint64_t
 fnv1a(uint64_t h, const char *s)
@@ -140,7 +79,7 @@ sb_base_get(const char *root, const char *rootfs, const char *stamp, unsigned di
       tmp = xasprintf("%s/base.ext4.tmp", dir);
       argv[11] = tmp;
       isolazi_debug("sandbox: making the base image `%s` from `%s`", path, rootfs);
-      if (sb_run_tool(argv, err) < 0)
+      if (vm_run_tool(argv, err) < 0)
         {
           (void)unlink(tmp);
           if (err->msg != NULL && strstr(err->msg, "`: not found") != NULL)
@@ -177,7 +116,7 @@ sb_layer_create(const char *root, const char *hint, const char *backing, bool ba
   path = xasprintf("%s/" SB_DIR_LAYERS "/%s-%llx%05lx.qcow2", root, hint, (unsigned long long)t.tv_sec,
                    (unsigned long)(t.tv_nsec / 10000) & 0xfffff);
   argv[9] = path;
-  if (sb_run_tool(argv, err) < 0)
+  if (vm_run_tool(argv, err) < 0)
     {
       (void)unlink(path);
       if (err->msg != NULL && strstr(err->msg, "`: not found") != NULL)

@@ -6,7 +6,7 @@ noinst_LIBRARIES += src/sandbox/libisolazi-sandbox.a
 src_sandbox_libisolazi_sandbox_a_SOURCES = \
 	src/sandbox/sandbox.h src/sandbox/sandbox_internal.h src/sandbox/sbproto.h src/sandbox/sbproto.c \
 	src/sandbox/store.c src/sandbox/disk.c src/sandbox/guest.c src/sandbox/daemon.c src/sandbox/client.c \
-	src/sandbox/sandbox.c src/sandbox/pool.c
+	src/sandbox/sandbox.c src/sandbox/pool.c src/sandbox/peer.c
 src_sandbox_libisolazi_sandbox_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm -I$(top_srcdir)/src/sandbox \
 	-DISOLAZI_PKGLIBEXECDIR='"$(pkglibexecdir)"'
 
@@ -33,3 +33,13 @@ tests_unit_test_sandbox_SOURCES = tests/unit/test-sandbox.c src/vm-agent/sandbox
 tests_unit_test_sandbox_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm -I$(top_srcdir)/src/vm-agent \
 	-I$(top_srcdir)/src/sandbox
 tests_unit_test_sandbox_LDADD = src/sandbox/libisolazi-sandbox.a $(ISOLAZI_VM_LIBS)
+
+# libFuzzer target for the payload decoders (configure --enable-fuzzing CC=clang).
+EXTRA_DIST += tests/fuzz/fuzz-sandbox.c
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-sandbox
+tests_fuzz_fuzz_sandbox_SOURCES = tests/fuzz/fuzz-sandbox.c src/sandbox/sbproto.c
+tests_fuzz_fuzz_sandbox_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/sandbox
+tests_fuzz_fuzz_sandbox_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_sandbox_LDFLAGS = -fsanitize=fuzzer,address,undefined
+endif

@@ -124,10 +124,10 @@ image_bundle(const char *root, const char *image, char **ret_dir, isolazi_error_
   argv[n++] = (char *)image;
   argv[n++] = tmp;
   argv[n] = NULL;
-  if (sb_run_tool(argv, err) < 0)
+  if (vm_run_tool(argv, err) < 0)
     {
       char *rm[] = { (char *)"rm", (char *)"-rf", tmp, NULL };
-      (void)sb_run_tool(rm, NULL);
+      (void)vm_run_tool(rm, NULL);
       return isolazi_error_wrap(err, "unpack image `%s`", image);
     }
   if (rename(tmp, dir) < 0)

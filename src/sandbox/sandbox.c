@@ -434,6 +434,20 @@ isolazi_sandbox_info_json(const isolazi_sandbox_ctx_t *c, const char *name, isol
       json_gen_object_close(g);
     }
   json_gen_array_close(g);
+  json_gen_key(g, "allow");
+  json_gen_array_open(g);
+  for (i = 0; i < h.st.peers_len; i++)
+    {
+      json_gen_object_open(g);
+      json_gen_key(g, "to");
+      json_gen_string(g, h.st.peers[i].to);
+      json_gen_key(g, "port");
+      json_gen_uint64(g, h.st.peers[i].port);
+      json_gen_key(g, "addr");
+      json_gen_string(g, h.st.peers[i].addr);
+      json_gen_object_close(g);
+    }
+  json_gen_array_close(g);
   json_gen_key(g, "head");
   json_gen_string(g, h.st.head);
   json_gen_key(g, "snapshots");
@@ -546,6 +560,169 @@ isolazi_sandbox_snapshot(const isolazi_sandbox_ctx_t *c, const char *name, const
 
   if (sb_open(c, name, &h, err) == 0)
     r = snapshot_locked(&h, snapshot, ret_snapshot, ret_ms, err);
+  sb_close(&h);
+  return r;
+}
+
+/* The backing file a qcow2 layer names (malloc'd), or NULL (none, not qcow2, unreadable).  The
+ * header (QCOW2 spec, "Header"): magic, version, u64 backing_file_offset, u32 backing_file_size,
+ * big-endian. */
+static char *
+layer_backing(const char *path)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  uint8_t h[20];
+  uint64_t off = 0;
+  uint32_t len = 0;
+  char *out;
+  int i;
+
+  if (fd < 0 || pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, "QFI\xfb", 4) != 0)
+    return NULL;
+  for (i = 0; i < 8; i++)
+    off = off << 8 | h[8 + i];
+  for (i = 0; i < 4; i++)
+    len = len << 8 | h[16 + i];
+  if (off == 0 || len == 0 || len > 1023)
+    return NULL;
+  out = xmalloc(len + 1);
+  if (pread(fd, out, len, (off_t)off) != (ssize_t)len)
+    {
+      free(out);
+      return NULL;
+    }
+  out[len] = '\0';
+  return out;
+}
+
+/* Whether layer is in the backing chain of top (top itself excluded). */
+static bool
+chain_has(const char *top, const char *layer)
+{
+  cleanup_free char *cur = xstrdup(top);
+  int depth;
+
+  for (depth = 0; depth < 256; depth++)
+    {
+      char *next = layer_backing(cur);
+      if (next == NULL)
+        return false;
+      free(cur);
+      cur = next;
+      if (strcmp(cur, layer) == 0)
+        return true;
+    }
+  return false;
+}
+
+/* Another sandbox whose disk (its active layer or a snapshot) sits on layer: a fork's name
+ * (malloc'd), or NULL. */
+static char *
+layer_user(const sb_handle_t *h, const char *layer)
+{
+  cleanup_free char *path = xasprintf("%s/" SB_DIR_SANDBOXES, h->root);
+  cleanup_closedir DIR *d = opendir(path);
+  struct dirent *de;
+
+  while (d != NULL && (de = readdir(d)) != NULL)
+    {
+      cleanup_close int fd = -1;
+      sb_state_t st;
+      bool uses;
+      size_t i;
+      if (de->d_name[0] == '.' || strcmp(de->d_name, h->st.name) == 0)
+        continue;
+      fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || sb_state_load(fd, &st, NULL) < 0)
+        continue;
+      uses = strcmp(st.active, layer) == 0 || chain_has(st.active, layer);
+      for (i = 0; !uses && i < st.snapshots_len; i++)
+        uses = strcmp(st.snapshots[i].layer, layer) == 0 || chain_has(st.snapshots[i].layer, layer);
+      sb_state_release(&st);
+      if (uses)
+        return xstrdup(de->d_name);
+    }
+  return NULL;
+}
+
+int
+isolazi_sandbox_snapshot_delete(const isolazi_sandbox_ctx_t *c, const char *name, const char *snapshot,
+                                isolazi_error_t *err)
+{
+  cleanup_free char *user = NULL, *layer = NULL, *parent = NULL, *old_active = NULL;
+  const sb_snapshot_t *sn;
+  bool was_running = false, folded = false;
+  sb_handle_t h;
+  size_t i;
+  int r = -1;
+
+  if (sb_open(c, name, &h, err) < 0)
+    goto out;
+  sn = sb_state_find_snapshot(&h.st, snapshot);
+  if (sn == NULL)
+    {
+      isolazi_error_set(err, 0, "sandbox `%s` has no snapshot `%s`", name, snapshot);
+      goto out;
+    }
+  for (i = 0; i < h.st.snapshots_len; i++)
+    if (h.st.snapshots[i].parent != NULL && strcmp(h.st.snapshots[i].parent, snapshot) == 0)
+      {
+        isolazi_error_set(err, EBUSY,
+                          "delete snapshot `%s` of sandbox `%s`: snapshot `%s` is based on it; delete that first",
+                          snapshot, name, h.st.snapshots[i].name);
+        goto out;
+      }
+  user = layer_user(&h, sn->layer);
+  if (user != NULL)
+    {
+      isolazi_error_set(
+          err, EBUSY, "delete snapshot `%s` of sandbox `%s`: sandbox `%s` (a fork) is based on it; destroy that first",
+          snapshot, name, user);
+      goto out;
+    }
+  layer = xstrdup(sn->layer);
+  parent = sn->parent != NULL ? xstrdup(sn->parent) : NULL;
+  if (h.st.head != NULL && strcmp(h.st.head, snapshot) == 0)
+    {
+      /* The disk sits on it: fold what was written since into the snapshot's layer (qemu-img
+       * commit writes the active layer's clusters into its backing file), which becomes the
+       * active layer.  QEMU must not have the disk open meanwhile. */
+      char *argv[]
+          = { (char *)"qemu-img", (char *)"commit", (char *)"-q", (char *)"-f", (char *)"qcow2", h.st.active, NULL };
+      was_running = running(&h);
+      if (was_running && sb_daemon_stop(h.dirfd, 10000, err) < 0)
+        goto out;
+      if (vm_run_tool(argv, err) < 0)
+        {
+          isolazi_error_wrap(err, "delete snapshot `%s` of sandbox `%s`: fold the disk into it", snapshot, name);
+          if (was_running)
+            (void)sb_daemon_start(c, h.dir, &h.st, NULL);
+          goto out;
+        }
+      old_active = steal_pointer(&h.st.active);
+      sb_state_remove_layer(&h.st, old_active);
+      h.st.active = xstrdup(layer);
+      free(h.st.head);
+      h.st.head = parent != NULL ? xstrdup(parent) : NULL;
+      folded = true;
+    }
+  else
+    sb_state_remove_layer(&h.st, layer);
+  i = (size_t)(sn - h.st.snapshots);
+  free(h.st.snapshots[i].name);
+  free(h.st.snapshots[i].layer);
+  free(h.st.snapshots[i].parent);
+  free(h.st.snapshots[i].created);
+  memmove(&h.st.snapshots[i], &h.st.snapshots[i + 1], (h.st.snapshots_len - i - 1) * sizeof *h.st.snapshots);
+  h.st.snapshots_len--;
+  if (sb_state_save(h.dirfd, &h.st, err) < 0)
+    goto out;
+  /* Only now, with the state saved, the file goes: a crash before leaves an unused layer. */
+  (void)unlink(folded ? old_active : layer);
+  r = 0;
+  if (was_running && sb_daemon_start(c, h.dir, &h.st, err) < 0)
+    r = isolazi_error_wrap(err, "restart sandbox `%s`", name);
+out:
   sb_close(&h);
   return r;
 }

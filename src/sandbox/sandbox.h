@@ -110,6 +110,10 @@ int isolazi_sandbox_snapshot(const isolazi_sandbox_ctx_t *c, const char *name, c
                              char **ret_snapshot, double *ret_ms, isolazi_error_t *err);
 int isolazi_sandbox_restore(const isolazi_sandbox_ctx_t *c, const char *name, const char *snapshot, double *ret_ms,
                             isolazi_error_t *err);
+/* Delete a snapshot.  Refused (EBUSY) while another snapshot or a fork is based on it; when
+ * the disk sits on it, the active layer is folded into it (a running sandbox restarts). */
+int isolazi_sandbox_snapshot_delete(const isolazi_sandbox_ctx_t *c, const char *name, const char *snapshot,
+                                    isolazi_error_t *err);
 /* A new sandbox `name` whose disk starts as `source`'s snapshot (NULL: one taken now). */
 int isolazi_sandbox_fork(const isolazi_sandbox_ctx_t *c, const char *source, const char *name, const char *snapshot,
                          double *ret_ms, isolazi_error_t *err);
@@ -118,6 +122,17 @@ int isolazi_sandbox_fork(const isolazi_sandbox_ctx_t *c, const char *source, con
  * (*ret_restarted). */
 int isolazi_sandbox_policy_set(const isolazi_sandbox_ctx_t *c, const char *name, const char *network,
                                bool *ret_restarted, isolazi_error_t *err);
+/* Links between sandboxes (whatever their network policy): let `name` connect to `to`'s guest
+ * port, reached inside `name` at *ret_addr (malloc'd, may be NULL):port.  Saved, and applied by
+ * restarting a running `name` (*ret_restarted).  Deny takes effect at once, without a restart. */
+int isolazi_sandbox_allow(const isolazi_sandbox_ctx_t *c, const char *name, const char *to, uint16_t port,
+                          char **ret_addr, bool *ret_restarted, isolazi_error_t *err);
+int isolazi_sandbox_deny(const isolazi_sandbox_ctx_t *c, const char *name, const char *to, uint16_t port,
+                         isolazi_error_t *err);
+/* One connection of a link, from QEMU's guestfwd: fd (a socket) to `to`'s port, when `from` is
+ * still allowed; returns when the connection ends. */
+int isolazi_sandbox_relay(const isolazi_sandbox_ctx_t *c, const char *from, const char *to, uint16_t port, int fd,
+                          isolazi_error_t *err);
 /* Forward 127.0.0.1:host to the guest's port (live when running, and at every boot). */
 int isolazi_sandbox_port_add(const isolazi_sandbox_ctx_t *c, const char *name, isolazi_sandbox_port_t p,
                              isolazi_error_t *err);

@@ -30,6 +30,22 @@ typedef struct sb_snapshot
   char *name, *layer, *parent, *created; /* parent: the snapshot the layer sits on, or NULL */
 } sb_snapshot_t;
 
+/* A link to another sandbox's port (peer.c): reached in this sandbox's guest at addr:port. */
+typedef struct sb_peer
+{
+  char *to, *addr;
+  uint16_t port;
+} sb_peer_t;
+
+/* Guest addresses of links: SB_PEER_NET SB_PEER_FIRST and up, one per target sandbox, outside
+ * slirp's DHCP range (.15-.30), gateway (.2) and DNS (.3). */
+#define SB_PEER_NET   "10.0.2."
+#define SB_PEER_FIRST 100u
+#define SB_PEER_MAX   32u
+/* Where a sandbox's daemon binds the host forwards that links connect to: a loopback address
+ * other than 127.0.0.1, which slirp maps to 10.0.2.2 for every sandbox with `internet`. */
+#define SB_PEER_HOST_ADDR "127.0.0.2"
+
 typedef struct sb_state
 {
   char *name;
@@ -46,6 +62,8 @@ typedef struct sb_state
   size_t snapshots_len;
   char **layers; /* every layer this sandbox needs (own and inherited), NULL-terminated */
   size_t layers_len;
+  sb_peer_t *peers; /* links to other sandboxes' ports */
+  size_t peers_len;
   char *forked_from; /* "sandbox@snapshot" */
   char *pool_key;    /* a warm VM not yet given out */
 } sb_state_t;
@@ -71,6 +89,7 @@ int sb_state_save(int dirfd, const sb_state_t *s, isolazi_error_t *err);
 void sb_state_add_layer(sb_state_t *s, const char *layer);
 void sb_state_remove_layer(sb_state_t *s, const char *layer);
 const sb_snapshot_t *sb_state_find_snapshot(const sb_state_t *s, const char *name);
+const sb_peer_t *sb_state_find_peer(const sb_state_t *s, const char *to, uint16_t port);
 /* flock, blocking. */
 int sb_lock(int fd, isolazi_error_t *err);
 
@@ -93,8 +112,7 @@ int sb_layer_create(const char *root, const char *hint, const char *backing, boo
 /* Remove layers that no state under root mentions any more. */
 void sb_layers_gc(const char *root, char *const *candidates);
 double sb_now_ms(void);
-/* Run a tool (argv[0] on PATH); its exit status and the end of its output go into the error. */
-int sb_run_tool(char *const *argv, isolazi_error_t *err);
+/* Tools (mke2fs, qemu-img) run through src/vm's vm_run_tool. */
 
 /* ---- guest.c ------------------------------------------------------------------------------- */
 

@@ -91,13 +91,15 @@ sb_setup_decode(const uint8_t *p, size_t len, uint32_t *ret_flags, char **ret_ho
   size_t off = 4;
   int r;
 
+  *ret_hostname = NULL;
   if (len < 4)
     return -EPROTO;
   *ret_flags = get_u32(p);
   r = get_str(p, len, &off, ret_hostname);
   if (r < 0)
     return r;
-  if ((*ret_hostname)[0] == '\0')
+  /* Bytes after the hostname: malformed, and nothing handed back to free. */
+  if ((*ret_hostname)[0] == '\0' || off != len)
     {
       free(*ret_hostname);
       *ret_hostname = NULL;
@@ -169,5 +171,12 @@ sb_read_decode(const uint8_t *p, size_t len, sb_file_req_t *ret)
   r = get_str(p, len, &off, &ret->path);
   if (r < 0)
     return r;
-  return off == len ? 0 : -EPROTO;
+  if (off != len)
+    {
+      /* Trailing bytes: malformed, and the path is not the caller's to free. */
+      free(ret->path);
+      ret->path = NULL;
+      return -EPROTO;
+    }
+  return 0;
 }

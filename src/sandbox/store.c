@@ -86,6 +86,12 @@ sb_state_release(sb_state_t *s)
   for (i = 0; i < s->layers_len; i++)
     free(s->layers[i]);
   free(s->layers);
+  for (i = 0; i < s->peers_len; i++)
+    {
+      free(s->peers[i].to);
+      free(s->peers[i].addr);
+    }
+  free(s->peers);
   free(s->forked_from);
   free(s->pool_key);
   memset(s, 0, sizeof *s);
@@ -212,6 +218,20 @@ sb_state_parse(const char *text, size_t len, isolazi_error_t *err)
       sn->parent = opt_string(p, "parent");
       sn->created = opt_string(p, "created");
     }
+  a = json_object_get(v, "allow");
+  for (i = 0; i < json_array_len(a); i++)
+    {
+      const json_value *p = json_array_get(a, i);
+      unsigned port = opt_uint(p, "port");
+      const char *to = json_get_string(json_object_get(p, "to")), *addr = json_get_string(json_object_get(p, "addr"));
+      if (to == NULL || addr == NULL || port == 0 || port > 65535)
+        continue;
+      s->peers = xrealloc(s->peers, (s->peers_len + 1) * sizeof *s->peers);
+      s->peers[s->peers_len].to = xstrdup(to);
+      s->peers[s->peers_len].addr = xstrdup(addr);
+      s->peers[s->peers_len].port = (uint16_t)port;
+      s->peers_len++;
+    }
   a = json_object_get(v, "layers");
   for (i = 0; i < json_array_len(a); i++)
     if (json_get_string(json_array_get(a, i)) != NULL)
@@ -268,6 +288,18 @@ sb_state_json(const sb_state_t *s, bool pretty)
       gen_opt_string(g, "parent", s->snapshots[i].parent);
       gen_opt_string(g, "created", s->snapshots[i].created);
       gen_opt_string(g, "layer", s->snapshots[i].layer);
+      json_gen_object_close(g);
+    }
+  json_gen_array_close(g);
+  json_gen_key(g, "allow");
+  json_gen_array_open(g);
+  for (i = 0; i < s->peers_len; i++)
+    {
+      json_gen_object_open(g);
+      gen_opt_string(g, "to", s->peers[i].to);
+      json_gen_key(g, "port");
+      json_gen_uint64(g, s->peers[i].port);
+      gen_opt_string(g, "addr", s->peers[i].addr);
       json_gen_object_close(g);
     }
   json_gen_array_close(g);

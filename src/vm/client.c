@@ -4,6 +4,7 @@
 #include "config.h"
 #include "vm_internal.h"
 #include "cleanup.h"
+#include "terminal.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -68,34 +69,6 @@ vm_client_request(int fd, unsigned type, uint32_t proc, const void *payload, siz
     }
 }
 
-static int
-send_fd(int sock, int fd, isolazi_error_t *err)
-{
-  union
-  {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctl;
-  char byte = 0;
-  struct iovec iov = { &byte, 1 };
-  struct msghdr mh = { 0 };
-  struct cmsghdr *cm;
-
-  memset(&ctl, 0, sizeof ctl);
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = ctl.buf;
-  mh.msg_controllen = sizeof ctl.buf;
-  cm = CMSG_FIRSTHDR(&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-    return isolazi_error_errno(err, "send the pty master to the console socket");
-  return 0;
-}
-
 int
 vm_console_open(const char *console_socket, uint16_t rows, uint16_t cols, bool ctty, isolazi_error_t *err)
 {
@@ -131,7 +104,7 @@ vm_console_open(const char *console_socket, uint16_t rows, uint16_t cols, bool c
     }
   if (ctty && ioctl(slave, TIOCSCTTY, 0) < 0)
     return isolazi_error_errno(err, "make the pty the controlling terminal");
-  if (send_fd(sock, master, err) < 0)
+  if (isolazi_terminal_send_master(sock, master, "", 1, err) < 0)
     return -1;
   return steal_fd(&slave);
 }

@@ -249,7 +249,8 @@ add_file(vm_cpio_t *c, const char *name, const char *path, mode_t mode, isolazi_
 }
 
 static int
-build_initramfs(const vm_kernel_t *k, const char *agent, const char *out, isolazi_error_t *err)
+build_initramfs(const vm_kernel_t *k, const char *kind, const char *const *modules, const char *agent, const char *out,
+                isolazi_error_t *err)
 {
   static const char *const dirs[] = { "dev", "proc", "sys", "run", "tmp", "lib", "lib/modules", NULL };
   cleanup_free char *tmp = xasprintf("%s.tmp.%d", out, (int)getpid());
@@ -264,8 +265,9 @@ build_initramfs(const vm_kernel_t *k, const char *agent, const char *out, isolaz
       cleanup_free char *dep = xasprintf("%s/modules.dep", k->modules_dir);
       size_t len;
       if (isolazi_read_file_at(AT_FDCWD, dep, &dep_text, &len, err) < 0)
-        return isolazi_error_wrap(err, "build the guest initramfs (run depmod for the kernel's modules)");
-      if (vm_modules_closure(dep_text, guest_modules, &mods, err) < 0)
+        return isolazi_error_wrap(err, "build the %s initramfs (run depmod for the kernel's modules)",
+                                  kind != NULL ? kind : "guest");
+      if (vm_modules_closure(dep_text, modules, &mods, err) < 0)
         return -1;
     }
   fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -312,6 +314,13 @@ fail:
 int
 vm_initramfs_get(const vm_kernel_t *k, char **ret_path, isolazi_error_t *err)
 {
+  return vm_initramfs_get_kind(k, NULL, guest_modules, ret_path, err);
+}
+
+int
+vm_initramfs_get_kind(const vm_kernel_t *k, const char *kind, const char *const *modules, char **ret_path,
+                      isolazi_error_t *err)
+{
   cleanup_free char *agent = agent_path(err), *dir = NULL, *out = NULL;
   struct stat st;
 
@@ -323,12 +332,13 @@ vm_initramfs_get(const vm_kernel_t *k, char **ret_path, isolazi_error_t *err)
   if (isolazi_mkdir_p(dir, 0755, err) < 0)
     return -1;
   /* Keyed by kernel and agent: a rebuilt agent gets a new initramfs. */
-  out = xasprintf("%s/%s-%llx-%llx.cpio", dir, k->release[0] ? k->release : "custom", (unsigned long long)st.st_size,
+  out = xasprintf("%s/%s%s%s-%llx-%llx.cpio", dir, kind != NULL ? kind : "", kind != NULL ? "-" : "",
+                  k->release[0] ? k->release : "custom", (unsigned long long)st.st_size,
                   (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)st.st_mtim.tv_nsec);
   if (access(out, R_OK) != 0)
     {
-      isolazi_debug("vm: building the initramfs `%s`", out);
-      if (build_initramfs(k, agent, out, err) < 0)
+      isolazi_debug("%s: building the initramfs `%s`", kind != NULL ? kind : "vm", out);
+      if (build_initramfs(k, kind, modules, agent, out, err) < 0)
         return -1;
     }
   *ret_path = steal_pointer(&out);
@@ -337,9 +347,8 @@ vm_initramfs_get(const vm_kernel_t *k, char **ret_path, isolazi_error_t *err)
 
 /* ---- the rootfs image -------------------------------------------------------------------- */
 
-/* Run argv; on failure the error names the command and carries the end of its output. */
-static int
-run_tool(char *const *argv, isolazi_error_t *err)
+int
+vm_run_tool(char *const *argv, isolazi_error_t *err)
 {
   int p[2], status;
   char out[1024];
@@ -419,7 +428,7 @@ vm_rootfs_image_make(const char *dir, const char *image, const char **ret_type, 
 
   if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
     return isolazi_error_set(err, errno ? errno : ENOTDIR, "use the rootfs `%s`: not a directory", dir);
-  if (run_tool(argv, err) < 0)
+  if (vm_run_tool(argv, err) < 0)
     {
       (void)unlink(image);
       if (err->code == ENOENT)

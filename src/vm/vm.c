@@ -63,52 +63,6 @@ boot_timeout_s(const isolazi_vm_global_t *g)
   return 60;
 }
 
-typedef struct bundle
-{
-  char *dir, *rootfs, *text;
-  size_t len;
-  oci_config *cfg;
-} bundle_t;
-
-static void
-bundle_release(bundle_t *b)
-{
-  free(b->dir);
-  free(b->rootfs);
-  free(b->text);
-  oci_config_free(b->cfg);
-}
-
-static int
-bundle_load(const char *dir, bundle_t *b, isolazi_error_t *err)
-{
-  cleanup_free char *path = NULL;
-  char *perr = NULL;
-  struct stat st;
-
-  memset(b, 0, sizeof *b);
-  b->dir = isolazi_abspath(dir != NULL && dir[0] ? dir : ".", err);
-  if (b->dir == NULL)
-    return -1;
-  path = xasprintf("%s/config.json", b->dir);
-  if (isolazi_read_file(path, &b->text, &b->len, err) < 0)
-    return -1;
-  b->cfg = oci_config_parse("config.json", b->text, b->len, &perr);
-  if (b->cfg == NULL || oci_config_validate("config.json", b->cfg, &perr) < 0)
-    return isolazi_error_take(err, EINVAL, perr);
-  if (b->cfg->process == NULL)
-    return isolazi_error_set(err, 0, "config.json: process: required to create a container");
-  if (b->cfg->root == NULL || b->cfg->root->path == NULL)
-    return isolazi_error_set(err, 0, "config.json: root.path: required");
-  b->rootfs
-      = b->cfg->root->path[0] == '/' ? xstrdup(b->cfg->root->path) : xasprintf("%s/%s", b->dir, b->cfg->root->path);
-  if (stat(b->rootfs, &st) < 0)
-    return isolazi_error_errno(err, "rootfs `%s` (root.path)", b->rootfs);
-  if (!S_ISDIR(st.st_mode))
-    return isolazi_error_set(err, 0, "rootfs `%s` (root.path): not a directory", b->rootfs);
-  return 0;
-}
-
 /* The core's status, and "paused" while the monitor holds the guest stopped. */
 static const char *
 vm_status(const opened_t *c)
@@ -132,7 +86,7 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
   vm_kernel_t kernel = { 0 };
   vm_qemu_config_t q = { 0 };
   vm_machine_t machine;
-  bundle_t b;
+  isolazi_bundle_t b;
   isolazi_state_t st;
   const char *accel, *fstype = NULL;
   int sp[2] = { -1, -1 }, r = -1;
@@ -144,20 +98,20 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
   if (isolazi_container_id_validate(o->id, err) < 0)
     return -1;
   if (g->backend == ISOLAZI_VM_BACKEND_LIBKRUN)
-    return vm_krun_check(err);
-  if (bundle_load(o->bundle, &b, err) < 0)
+    return vm_krun_create(g, o, ret_pid, err);
+  if (isolazi_bundle_load(o->bundle, &b, err) < 0)
     {
-      bundle_release(&b);
+      isolazi_bundle_release(&b);
       return -1;
     }
   if (b.cfg->process->terminal && o->console_socket == NULL && o->detach)
     {
-      bundle_release(&b);
+      isolazi_bundle_release(&b);
       return isolazi_error_set(err, EINVAL, "cannot allocate a tty without --console-socket when detached");
     }
   if (vm_spec_from_config(b.cfg, b.dir, &spec, err) < 0 || vm_kernel_find(g->kernel, &kernel, err) < 0)
     {
-      bundle_release(&b);
+      isolazi_bundle_release(&b);
       return -1;
     }
   vm_machine_from_config(b.cfg, (unsigned)sysconf(_SC_NPROCESSORS_ONLN), &machine);
@@ -171,7 +125,7 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
   if (isolazi_state_lock(dirfd, err) < 0)
     goto fail;
   dir = xasprintf("%s/%s", g->core.root, o->id);
-  if (isolazi_write_file_atomic(dirfd, ISOLAZI_CONFIG_COPY, b.text, b.len, 0600, false, err) < 0
+  if (isolazi_write_file_atomic(dirfd, ISOLAZI_CONFIG_COPY, b.config_text, b.config_len, 0600, false, err) < 0
       || isolazi_write_file_atomic(dirfd, VM_HANDLER_MARK, "qemu\n", 5, 0644, false, err) < 0)
     goto fail;
   if (vm_initramfs_get(&kernel, &initrd, err) < 0)
@@ -306,7 +260,7 @@ out:
   if (sp[1] >= 0)
     close(sp[1]);
   vm_kernel_release(&kernel);
-  bundle_release(&b);
+  isolazi_bundle_release(&b);
   return r;
 }
 
@@ -397,16 +351,17 @@ isolazi_vm_kill(const isolazi_vm_global_t *g, const char *id, int sig, bool all,
         isolazi_error_set(err, 0, "container not running");
       goto out;
     }
-  if (sig == SIGKILL)
+  if (sig == SIGKILL || vm_krun_is(c.dirfd))
     {
-      /* The whole VM goes: the workload's status is "killed by SIGKILL" either way. */
+      /* The whole VM goes: the workload's status is "killed by SIGKILL" either way.  libkrun's
+       * VM is the container's process itself: every signal goes to it. */
       int pidfd = container_pidfd_open(c.state->pid, c.state->pid_start);
       if (pidfd < 0)
         {
           isolazi_error_set(err, 0, "container not running");
           goto out;
         }
-      r = container_pidfd_signal(pidfd, SIGKILL);
+      r = container_pidfd_signal(pidfd, sig);
       close(pidfd);
       if (r < 0)
         isolazi_error_errno(err, "kill the VM's monitor");
@@ -524,11 +479,12 @@ isolazi_vm_run(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, 
   {
     /* A terminal with no console socket: our own terminal is the container's. */
     isolazi_error_t e = ISOLAZI_ERROR_INIT;
-    bundle_t b;
+    isolazi_bundle_t b;
     memset(&b, 0, sizeof b);
-    if (o->console_socket == NULL && isatty(0) && bundle_load(o->bundle, &b, &e) == 0 && b.cfg->process->terminal)
+    if (o->console_socket == NULL && isatty(0) && isolazi_bundle_load(o->bundle, &b, &e) == 0
+        && b.cfg->process->terminal)
       interactive = true;
-    bundle_release(&b);
+    isolazi_bundle_release(&b);
     isolazi_error_release(&e);
   }
   if (interactive)
@@ -812,7 +768,7 @@ isolazi_vm_exec(const isolazi_vm_global_t *g, const isolazi_vm_exec_options_t *o
   pid_t pid;
 
   *ret_status = 0;
-  if (container_open(&g->core, o->id, false, &c, err) < 0)
+  if (container_open(&g->core, o->id, false, &c, err) < 0 || vm_krun_refuse(c.dirfd, "exec", err) < 0)
     goto out;
   status = vm_status(&c);
   if (strcmp(status, "running") != 0)
@@ -915,6 +871,8 @@ ctl_query(int dirfd, unsigned type, uint8_t **ret_payload, size_t *ret_len, isol
 
   *ret_payload = NULL;
   *ret_len = 0;
+  if (vm_krun_refuse(dirfd, type == VM_MSG_PS ? "list the guest's processes" : "read the guest's stats", err) < 0)
+    return -1;
   if (fd < 0)
     return -1;
   r = vm_frame_write(fd, type, 0, 0, NULL, 0);
@@ -992,7 +950,7 @@ pause_resume(const isolazi_vm_global_t *g, const char *id, bool pause, isolazi_e
   opened_t c;
   int r = -1;
 
-  if (container_open(&g->core, id, true, &c, err) < 0)
+  if (container_open(&g->core, id, true, &c, err) < 0 || vm_krun_refuse(c.dirfd, pause ? "pause" : "resume", err) < 0)
     goto out;
   status = vm_status(&c);
   if (strcmp(status, pause ? "running" : "paused") != 0)
@@ -1219,6 +1177,8 @@ isolazi_vm_features_json(void)
                  "  },\n"
                  "  \"annotations\": {\n"
                  "    \"io.github.isolazi.vm.backends\": \"qemu,libkrun\",\n"
+                 "    \"io.github.isolazi.vm.libkrun.unsupported\": \"exec,pause,resume,ps-guest,events,update,"
+                 "process.user,hostname,mounts\",\n"
                  "    \"io.github.isolazi.vm.transport\": \"virtio-serial\",\n"
                  "    \"run.oci.handler\": \"vm\"\n"
                  "  }\n"

@@ -62,6 +62,14 @@ int vm_modules_closure(const char *modules_dep, const char *const *names, char *
 /* The agent's initramfs for this kernel, built once into the cache and reused (its name carries
  * the kernel release and the agent's size and mtime).  Returns its path. */
 int vm_initramfs_get(const vm_kernel_t *k, char **ret_path, isolazi_error_t *err);
+/* The same for another kind of guest ("sandbox") that needs other `modules`: the kind names its
+ * file in the cache ("sandbox-<release>-...") and its errors. */
+int vm_initramfs_get_kind(const vm_kernel_t *k, const char *kind, const char *const *modules, char **ret_path,
+                          isolazi_error_t *err);
+
+/* Run a tool (argv[0] on PATH) with stdin from /dev/null; on failure the error names the command
+ * and carries the end of its output. */
+int vm_run_tool(char *const *argv, isolazi_error_t *err);
 
 /* newc cpio writing, for the initramfs. */
 typedef struct vm_cpio vm_cpio_t;
@@ -155,7 +163,15 @@ int vm_stdio_write(const vm_stdio_t *s, unsigned type, const uint8_t *p, size_t 
 /* Encode a wait status the way a shell reports it. */
 int vm_status_to_exit(int wait_status);
 
-/* libkrun (krun.c): dlopen("libkrun.so.1"); a clear error when it is not installed. */
+/* libkrun (krun.c): dlopen("libkrun.so.1") and its krun_* calls; a clear error when it is not
+ * installed. */
 int vm_krun_check(isolazi_error_t *err);
+/* create with the libkrun backend: *ret_pid is the process that becomes the VM on `start`. */
+int vm_krun_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t *ret_pid,
+                   isolazi_error_t *err);
+/* Whether the container in dirfd runs on libkrun; and an error saying `what` is not possible
+ * there (0 for other containers). */
+bool vm_krun_is(int dirfd);
+int vm_krun_refuse(int dirfd, const char *what, isolazi_error_t *err);
 
 #endif

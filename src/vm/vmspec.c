@@ -6,6 +6,7 @@
 #include "vm_internal.h"
 #include "cleanup.h"
 #include "log.h"
+#include "process.h"
 #include "rootfs.h"
 #include "utils.h"
 
@@ -21,33 +22,10 @@
  * /etc/resolv.conf, /etc/hostname, /run/.containerenv). */
 #define VM_FILE_COPY_MAX (256 * 1024)
 
-static const struct
-{
-  const char *name;
-  int resource;
-} rlimit_names[] = {
-  { "RLIMIT_AS", RLIMIT_AS },
-  { "RLIMIT_CORE", RLIMIT_CORE },
-  { "RLIMIT_CPU", RLIMIT_CPU },
-  { "RLIMIT_DATA", RLIMIT_DATA },
-  { "RLIMIT_FSIZE", RLIMIT_FSIZE },
-  { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-  { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-  { "RLIMIT_NICE", RLIMIT_NICE },
-  { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-  { "RLIMIT_NPROC", RLIMIT_NPROC },
-  { "RLIMIT_RSS", RLIMIT_RSS },
-  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-  { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-  { "RLIMIT_STACK", RLIMIT_STACK },
-};
-
 int
 vm_spec_set_process(vm_spec_t *s, const oci_process *p, isolazi_error_t *err)
 {
-  size_t i, j;
+  size_t i;
 
   if (p == NULL || p->args_len == 0)
     return isolazi_error_set(err, EINVAL, "config.json: process.args: must not be empty");
@@ -73,13 +51,11 @@ vm_spec_set_process(vm_spec_t *s, const oci_process *p, isolazi_error_t *err)
     s->rlimits = xcalloc(p->rlimits_len, sizeof *s->rlimits);
   for (i = 0; i < p->rlimits_len; i++)
     {
-      for (j = 0; j < sizeof rlimit_names / sizeof rlimit_names[0]; j++)
-        if (p->rlimits[i].type != NULL && strcmp(p->rlimits[i].type, rlimit_names[j].name) == 0)
-          break;
-      if (j == sizeof rlimit_names / sizeof rlimit_names[0])
+      int resource = isolazi_rlimit_resource(p->rlimits[i].type);
+      if (resource < 0)
         return isolazi_error_set(err, EINVAL, "config.json: process.rlimits[%zu].type: unknown rlimit `%s`", i,
                                  p->rlimits[i].type != NULL ? p->rlimits[i].type : "");
-      s->rlimits[s->rlimits_len].resource = (uint32_t)rlimit_names[j].resource;
+      s->rlimits[s->rlimits_len].resource = (uint32_t)resource;
       s->rlimits[s->rlimits_len].soft = p->rlimits[i].soft;
       s->rlimits[s->rlimits_len].hard = p->rlimits[i].hard;
       s->rlimits_len++;

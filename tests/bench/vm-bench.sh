@@ -14,20 +14,8 @@
 set -euo pipefail
 
 SRCDIR="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILDDIR="${ISOLAZI_BUILDDIR:-$SRCDIR}"
-RUNS=5
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-b) BUILDDIR="$2"; shift 2 ;;
-	-n) RUNS="$2"; shift 2 ;;
-	*) echo "usage: $0 [-b BUILDDIR] [-n RUNS]" >&2; exit 2 ;;
-	esac
-done
-VM="$BUILDDIR/src/isolazi-vm/isolazi-vm"
-[ -x "$VM" ] || { echo "$VM not built" >&2; exit 1; }
-KERNEL="${ISOLAZI_VM_KERNEL:-$(compgen -G "${ISOLAZI_VM_CACHE:-/var/cache/isolazi-vm}/linux-image-*-cloud-amd64/boot/vmlinuz-*" | tail -n 1 || true)}"
-[ -n "$KERNEL" ] || { echo "no guest kernel in the cache (run tests/integration/vm-lifecycle.bats once)" >&2; exit 1; }
-export ISOLAZI_VM_KERNEL="$KERNEL"
+# shellcheck source=tests/bench/vm-bench-common.bash
+source "$SRCDIR/tests/bench/vm-bench-common.bash" "$@"
 
 WORK="$(mktemp -d /tmp/vm-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

@@ -36,15 +36,17 @@ INTEGRATION_TESTS = \
 	tests/integration/vm-lifecycle.bats \
 	tests/integration/sandbox.bats \
 	tests/integration/sandbox-net.bats \
+	tests/integration/sandbox-presets.bats \
 	tests/integration/vm-podman.bats \
 	tests/integration/vm-handler.bats \
 	tests/integration/vm-containerd.bats \
+	tests/integration/vm-krun.bats \
 	tests/integration/registry.bats \
 	tests/integration/pull.bats
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/helpers.bash tests/integration/clients.bash tests/bench/bench.sh
 EXTRA_DIST += tests/integration/registry.bash tests/integration/registry-proxy.py
 EXTRA_DIST += tests/integration/sandbox-common.bash
-EXTRA_DIST += tests/integration/vm-helpers.bash tests/bench/vm-bench.sh
+EXTRA_DIST += tests/integration/vm-helpers.bash tests/bench/vm-bench.sh tests/bench/vm-bench-common.bash
 EXTRA_DIST += tests/integration/images.bash tests/integration/mkfixture.py tests/integration/slow-proxy.py \
 	tests/bench/pull-bench.sh
 
@@ -63,6 +65,13 @@ tests_payload_attack_LDFLAGS = -static
 check_PROGRAMS += tests/payload/recvtty
 tests_payload_recvtty_SOURCES = tests/payload/recvtty.c
 
+# vm-krun.bats loads this stand-in for libkrun.so.1 (not packaged in Debian 12) through
+# LD_LIBRARY_PATH: a shared library, built without the sanitizer flags (it is dlopen'ed).
+check_PROGRAMS += tests/payload/libkrun.so.1
+tests_payload_libkrun_so_1_SOURCES = tests/payload/fake-libkrun.c
+tests_payload_libkrun_so_1_CFLAGS = $(WARN_CFLAGS) -fPIC
+tests_payload_libkrun_so_1_LDFLAGS = -shared -Wl,-soname,libkrun.so.1
+
 # registry.bats drives the registry client through this (isolazi-pull is the real front end).
 check_PROGRAMS += tests/unit/registry-tool
 tests_unit_registry_tool_SOURCES = tests/unit/registry-tool.c
@@ -72,6 +81,7 @@ tests_unit_registry_tool_LDADD = $(ISOLAZI_IMAGE_LIBS)
 BATS = bats
 BATS_FLAGS =
 check-integration: src/isolazi/isolazi tests/payload/payload tests/payload/recvtty tests/payload/attack \
+		tests/payload/libkrun.so.1 \
 		tests/unit/registry-tool src/isolazi-pull/isolazi-pull
 	@if [ "$$(id -u)" -ne 0 ]; then echo "check-integration: needs root (real containers)" >&2; exit 1; fi
 	@for f in $(srcdir)/tests/integration/*.bats; do \

@@ -5,14 +5,15 @@
 
 load helpers
 
-# The container increments a counter in /tmp/c (visible on the host in the rootfs) every 50 ms.
+# The container increments a counter in /tmp/c (visible on the host in the rootfs) every 50 ms,
+# replacing the file by rename so that a read never sees it empty.
 counter() {
 	cat "$BUNDLE/rootfs/tmp/c" 2>/dev/null || echo 0
 }
 
 setup() {
 	setup_bundle
-	set_args sh -c 'trap "exit 3" TERM; i=0; while :; do i=$((i+1)); echo $i >/tmp/c; sleep 0.05; done'
+	set_args sh -c 'trap "exit 3" TERM; i=0; while :; do i=$((i+1)); echo $i >/tmp/c.new; mv /tmp/c.new /tmp/c; sleep 0.05; done'
 }
 
 teardown() {

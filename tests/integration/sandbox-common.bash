@@ -35,6 +35,7 @@ sb() {
 }
 
 sb_qemus() {
+	[ -n "${SBROOT:-}" ] || return 0
 	pgrep -f "qemu-system-x86_64 .*$SBROOT/" || true
 }
 

@@ -129,3 +129,79 @@ teardown() {
 	sb destroy p1
 	[ -z "$(sb_qemus)" ]
 }
+
+# guest_server SANDBOX TEXT: python's http.server on port 8000 in the guest, serving TEXT.
+guest_server() {
+	sb exec "$1" sh -c "mkdir -p /srv && echo $2 > /srv/index.html && cd /srv && python3 -m http.server 8000 >/dev/null 2>&1 &"
+	for _ in $(seq 100); do sb exec "$1" python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:8000/", timeout=2)' 2>/dev/null && break; sleep 0.2; done
+}
+
+@test "sandbox policy --allow-to: a link lets one sandbox reach another's port, only that one, until --deny-to" {
+	sb create --preset python lb
+	guest_server lb b-says-hi
+	sb create --preset python la
+	# no link: nothing of lb is reachable from la
+	run fetch la "http://10.0.2.100:8000/"
+	[ "$status" -ne 0 ]
+	run sb policy --allow-to lb:8000 la
+	[ "$status" -eq 0 ]
+	assert_contains "lb:8000 at 10.0.2.100:8000" 'sandbox `la` restarted with a link to `lb`'
+	run fetch la "http://10.0.2.100:8000/"
+	[ "$status" -eq 0 ]
+	[ "$output" = b-says-hi ]
+	# only the allowed port: another port of lb is not there
+	sb exec lb sh -c 'cd /srv && python3 -m http.server 8001 >/dev/null 2>&1 &'
+	run fetch la "http://10.0.2.100:8001/"
+	[ "$status" -ne 0 ]
+	# the direction is la → lb only
+	run fetch lb "http://10.0.2.100:8000/"
+	[ "$status" -ne 0 ]
+	run sb policy la
+	assert_contains "network: none" "allow-to: lb:8000 at 10.0.2.100:8000"
+	[ "$(sb info la | jq -r '.allow[0].to')" = lb ]
+	# allowing again changes nothing and restarts nothing
+	run sb policy --allow-to lb:8000 la
+	[ "$status" -eq 0 ]
+	[[ "$output" != *restarted* ]]
+	# saved: after a restart of la the link is back
+	sb stop la
+	sb start la
+	run fetch la "http://10.0.2.100:8000/"
+	[ "$output" = b-says-hi ]
+	# --deny-to takes effect at once
+	run sb policy --deny-to lb:8000 la
+	[ "$status" -eq 0 ]
+	run fetch la "http://10.0.2.100:8000/"
+	[ "$status" -ne 0 ]
+	run sb policy --deny-to lb:8000 la
+	[ "$status" -ne 0 ]
+	assert_contains 'sandbox `la` is not allowed to connect to `lb` port 8000'
+	run sb policy --allow-to lb la
+	[ "$status" -ne 0 ]
+	assert_contains "expected SANDBOX:PORT"
+	run sb policy --allow-to la:80 la
+	[ "$status" -ne 0 ]
+	assert_contains "cannot be linked to itself"
+}
+
+@test "sandbox policy: two sandboxes with internet do not reach each other without a link, not through the host" {
+	sb create --preset python --network internet ib
+	guest_server ib ib-says-hi
+	sb create --preset python --network internet ia
+	run fetch ia "http://10.0.2.100:8000/"
+	[ "$status" -ne 0 ]
+	# a link made and removed leaves ib's host side exposed (on 127.0.0.2, not 127.0.0.1)
+	sb policy --allow-to ib:8000 ia
+	[ "$(fetch ia "http://10.0.2.100:8000/")" = ib-says-hi ]
+	sb policy --deny-to ib:8000 ia
+	ports="$(ss -Hltn 'src 127.0.0.2' | awk '{print $4}' | sed 's/.*://')"
+	[ -n "$ports" ]
+	[ -z "$(ss -Hltn 'src 127.0.0.1' | awk '{print $4}' | sed 's/.*://' | grep -Fx -f <(echo "$ports"))" ]
+	for p in $ports; do
+		# the host is 10.0.2.2, its 127.0.0.1: ib's exposed port is not there
+		run fetch ia "http://10.0.2.2:$p/"
+		[ "$status" -ne 0 ]
+	done
+	run fetch ia "http://10.0.2.100:8000/"
+	[ "$status" -ne 0 ]
+}

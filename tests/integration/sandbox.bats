@@ -185,6 +185,14 @@ teardown() {
 	run sb exec --all --json sh -c 'cat /data/f; exit 1'
 	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq -r '.[] | select(.name == "b") | .stdout')" = from-b ]
+	# in parallel (one after the other would take 8 s or more), results in the order of the names
+	start=$SECONDS
+	run sb exec --all --json sh -c 'sleep 4; cat /data/f'
+	[ $((SECONDS - start)) -lt 8 ]
+	[ "$(echo "$output" | jq -r '[.[].name] | join(",")')" = a,b ]
+	run sb exec --all -i cat
+	[ "$status" -ne 0 ]
+	assert_contains "cannot be used with"
 
 	# the source goes; the fork keeps the layers it needs
 	sb destroy a
@@ -371,4 +379,50 @@ PY
 	[ "$status" -ne 0 ]
 	assert_contains 'unpack image `127.0.0.1:1/no/such:tag`'
 	[ -z "$(find "$SBROOT/images" -maxdepth 1 -name 'bundle-*.tmp.*')" ]
+}
+
+@test "sandbox snapshot --delete: refused while a later snapshot or a fork is based on it; folds or drops otherwise" {
+	sb create --preset python d
+	echo v1 | sb write d /data/f
+	sb snapshot d s1
+	echo v2 | sb write d /data/f
+	sb snapshot d s2
+	echo v3 | sb write d /data/f
+	run sb snapshot --delete s1 d
+	[ "$status" -ne 0 ]
+	assert_contains 'delete snapshot `s1` of sandbox `d`: snapshot `s2` is based on it'
+	sb fork --snapshot s2 d e
+	run sb snapshot --delete s2 d
+	[ "$status" -ne 0 ]
+	assert_contains 'sandbox `e` (a fork) is based on it'
+	sb destroy e
+	layers=$(ls "$SBROOT/layers" | wc -l)
+	# the disk sits on s2: what was written since is folded into it, the sandbox restarts
+	run sb snapshot --delete s2 d
+	[ "$status" -eq 0 ]
+	[ "$(sb read d /data/f)" = v3 ]
+	[ "$(sb info d | jq -r '[.snapshots[].name] | join(",")')" = s1 ]
+	[ "$(sb info d | jq -r .head)" = s1 ]
+	[ "$(ls "$SBROOT/layers" | wc -l)" -eq $((layers - 1)) ]
+	[ "$(sb info d | jq -r .status)" = running ]
+	# a leaf that the disk does not sit on is dropped: restore to s1 leaves s3 on the side
+	echo v4 | sb write d /data/f
+	sb snapshot d s3
+	sb restore d s1
+	[ "$(sb read d /data/f)" = v1 ]
+	sb stop d
+	run sb snapshot --delete s3 d
+	[ "$status" -eq 0 ]
+	[ "$(sb info d | jq -r '[.snapshots[].name] | join(",")')" = s1 ]
+	sb start d
+	[ "$(sb read d /data/f)" = v1 ]
+	echo v5 | sb write d /data/f
+	# the last one, the disk on it, stopped or not
+	sb snapshot --delete s1 d
+	[ "$(sb info d | jq -r '.snapshots | length')" = 0 ]
+	[ "$(sb info d | jq -r .head)" = null ]
+	[ "$(sb read d /data/f)" = v5 ]
+	run sb snapshot --delete nosuch d
+	[ "$status" -ne 0 ]
+	assert_contains 'sandbox `d` has no snapshot `nosuch`'
 }

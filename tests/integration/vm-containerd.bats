@@ -35,14 +35,7 @@ setup() {
 
 teardown() {
 	containerd_teardown
-	local q
-	q="$(pgrep -f "qemu-system-x86_64 .*$CTR_RUNC_ROOT/" || true)"
-	if [ -n "$q" ]; then
-		echo "LEAKED QEMU: $q" >&2
-		# shellcheck disable=SC2086 # pids
-		kill -9 $q 2>/dev/null || true
-		return 1
-	fi
+	vm_no_leaked_qemu "$CTR_RUNC_ROOT"
 }
 
 task_status() {

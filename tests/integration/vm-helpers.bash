@@ -60,21 +60,29 @@ vm_setup() {
 	update_config 'del(.linux.cgroupsPath)'
 }
 
-# QEMU processes of this test (their command line names this test's --root).
+# QEMU processes of this test (their command line names this test's --root).  Nothing when
+# the test skipped before it had a --root: an empty pattern would match every QEMU on the host.
 vm_qemus() {
+	[ -n "${ROOT:-}" ] || return 0
 	pgrep -f "qemu-system-x86_64 .*$ROOT/" || true
 }
 
+# vm_no_leaked_qemu DIR: fail, and kill them, when QEMU processes whose command line names DIR/
+# (a state root) are still there.
+vm_no_leaked_qemu() {
+	local q
+	q="$(pgrep -f "qemu-system-x86_64 .*$1/" || true)"
+	[ -n "$q" ] || return 0
+	echo "LEAKED QEMU: $q" >&2
+	# shellcheck disable=SC2086 # pids
+	kill -9 $q 2>/dev/null || true
+	return 1
+}
+
 vm_teardown() {
-	local ret=0 q
+	local ret=0
 	teardown_bundle || ret=$?
-	q="$(vm_qemus)"
-	if [ -n "$q" ]; then
-		echo "LEAKED QEMU: $q" >&2
-		# shellcheck disable=SC2086 # pids
-		kill -9 $q 2>/dev/null || true
-		ret=1
-	fi
+	vm_no_leaked_qemu "$ROOT" || ret=1
 	return $ret
 }
 

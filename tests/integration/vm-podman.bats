@@ -35,14 +35,7 @@ setup() {
 
 teardown() {
 	podman_teardown
-	local q
-	q="$(pgrep -f "qemu-system-x86_64 .*$RUNTIME_STATE_ROOT/" || true)"
-	if [ -n "$q" ]; then
-		echo "LEAKED QEMU: $q" >&2
-		# shellcheck disable=SC2086 # pids
-		kill -9 $q 2>/dev/null || true
-		return 1
-	fi
+	vm_no_leaked_qemu "$RUNTIME_STATE_ROOT"
 }
 
 @test "vm-podman: run prints the guest's output and exits with its status" {

@@ -50,6 +50,21 @@ test_payloads(void)
   p[15] = '\0';
   tap_ok(sb_read_decode(p, len, &q) == -EPROTO, "read: a NUL inside the path is malformed");
   free(p);
+
+  /* Found by tests/fuzz/fuzz-sandbox: trailing bytes were malformed but the decoded path or
+   * hostname was left allocated, a leak per bad frame. */
+  p = sb_read_encode("/x", 0, 1, &len);
+  p = realloc(p, len + 1);
+  p[len] = 'z';
+  tap_ok(sb_read_decode(p, len + 1, &q) == -EPROTO && q.path == NULL, "read: trailing bytes leave no path");
+  free(p);
+  p = sb_setup_encode(0, "box", &len);
+  p = realloc(p, len + 1);
+  p[len] = 'z';
+  host = (char *)"unset";
+  tap_ok(sb_setup_decode(p, len + 1, &flags, &host) == -EPROTO && host == NULL,
+         "setup: trailing bytes leave no hostname");
+  free(p);
 }
 
 static void
@@ -59,6 +74,7 @@ test_state(void)
   sb_state_t s = { 0 }, *back;
   sb_snapshot_t snap = { (char *)"s1", (char *)"/l/1.qcow2", NULL, (char *)"t" };
   isolazi_sandbox_port_t port = { 8080, 80 };
+  sb_peer_t peer = { (char *)"other", (char *)"10.0.2.100", 8000 };
   char *text;
 
   s.name = (char *)"box";
@@ -72,6 +88,8 @@ test_state(void)
   s.ports_len = 1;
   s.snapshots = &snap;
   s.snapshots_len = 1;
+  s.peers = &peer;
+  s.peers_len = 1;
   text = sb_state_json(&s, true);
   back = sb_state_parse(text, strlen(text), &err);
   tap_ok(back != NULL, "state.json parses back");
@@ -84,6 +102,10 @@ test_state(void)
       tap_ok(back->snapshots_len == 1 && strcmp(back->snapshots[0].layer, "/l/1.qcow2") == 0
                  && back->snapshots[0].parent == NULL && strcmp(sb_state_find_snapshot(back, "s1")->name, "s1") == 0,
              "state: the snapshot tree survives");
+      tap_ok(back->peers_len == 1 && sb_state_find_peer(back, "other", 8000) != NULL
+                 && strcmp(sb_state_find_peer(back, "other", 8000)->addr, "10.0.2.100") == 0
+                 && sb_state_find_peer(back, "other", 8001) == NULL,
+             "state: links (allow) survive");
       sb_state_add_layer(back, "/l/2.qcow2");
       sb_state_add_layer(back, "/l/2.qcow2");
       tap_ok(back->layers_len == 1, "state: a layer is listed once");
