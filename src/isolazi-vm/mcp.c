@@ -25,6 +25,11 @@ typedef struct tool
 } tool_t;
 
 #define S_NAME "\"name\":{\"type\":\"string\",\"description\":\"the sandbox's name\"}"
+/* A link to another sandbox's guest port (`sandbox policy --allow-to|--deny-to SANDBOX:PORT`). */
+#define S_LINK                                                                                                         \
+  "{\"type\":\"object\",\"properties\":{\"sandbox\":{\"type\":\"string\",\"description\":\"the other "                 \
+  "sandbox\"},\"port\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":65535}},\"required\":[\"sandbox\","             \
+  "\"port\"]}"
 
 static const tool_t tools[] = {
   { "sandbox_create", "Create a sandbox (a microVM with a persistent disk) from a preset and boot it.",
@@ -66,9 +71,17 @@ static const tool_t tools[] = {
     "{\"type\":\"object\",\"properties\":{" S_NAME ",\"host_port\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":"
     "65535},\"guest_port\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":65535}},\"required\":[\"name\","
     "\"host_port\",\"guest_port\"]}" },
-  { "sandbox_policy", "Set a sandbox's network policy: none (default) or internet (a running sandbox restarts).",
+  { "sandbox_snapshot_delete",
+    "Delete a snapshot of a sandbox.  Refused while a later snapshot or a fork is based on it; when the disk sits "
+    "on it, what was written since is folded into it (a running sandbox restarts).",
+    "{\"type\":\"object\",\"properties\":{" S_NAME ",\"snapshot\":{\"type\":\"string\"}},\"required\":[\"name\","
+    "\"snapshot\"]}" },
+  { "sandbox_policy",
+    "Set a sandbox's network policy, one change per call: `network` none (default) or internet (a running sandbox "
+    "restarts); `allow_to` lets it connect to another sandbox's port, at an address it returns (a running sandbox "
+    "restarts); `deny_to` removes such a link at once.",
     "{\"type\":\"object\",\"properties\":{" S_NAME ",\"network\":{\"type\":\"string\",\"enum\":[\"none\","
-    "\"internet\"]}},\"required\":[\"name\",\"network\"]}" },
+    "\"internet\"]},\"allow_to\":" S_LINK ",\"deny_to\":" S_LINK "},\"required\":[\"name\"]}" },
 };
 
 static void
@@ -389,11 +402,47 @@ call_tool(const char *name, const json_value *args, char **ret_text, isolazi_err
       *ret_text = xasprintf("127.0.0.1:%u forwards to port %u of sandbox `%s`", h, g, sb);
       return 0;
     }
+  if (strcmp(name, "sandbox_snapshot_delete") == 0)
+    {
+      const char *snap = arg_string(args, "snapshot", true, err);
+      if (snap == NULL || isolazi_sandbox_snapshot_delete(c, sb, snap, err) < 0)
+        return -1;
+      *ret_text = xasprintf("snapshot `%s` of sandbox `%s` deleted", snap, sb);
+      return 0;
+    }
   if (strcmp(name, "sandbox_policy") == 0)
     {
-      const char *net = arg_string(args, "network", true, err);
+      const json_value *allow = json_object_get(args, "allow_to"), *deny = json_object_get(args, "deny_to");
+      const char *net = arg_string(args, "network", false, err);
       bool restarted = false;
-      if (net == NULL || isolazi_sandbox_policy_set(c, sb, net, &restarted, err) < 0)
+      if (err->msg != NULL)
+        return -1;
+      if ((net != NULL) + (allow != NULL) + (deny != NULL) != 1)
+        return isolazi_error_set(err, 0, "exactly one of `network`, `allow_to` and `deny_to` is required");
+      if (allow != NULL || deny != NULL)
+        {
+          cleanup_free char *addr = NULL;
+          const json_value *link = allow != NULL ? allow : deny;
+          const char *key = allow != NULL ? "allow_to" : "deny_to", *to = NULL;
+          unsigned port = 0;
+          /* isolazi_error_set replaces what arg_string or arg_uint said: one message for the object. */
+          if (json_typeof(link) != JSON_OBJECT || (to = arg_string(link, "sandbox", true, err)) == NULL
+              || !arg_uint(link, "port", true, 65535, &port, err) || port == 0)
+            return isolazi_error_set(err, 0, "argument `%s`: an object with `sandbox` and `port` (1-65535)", key);
+          if (deny != NULL)
+            {
+              if (isolazi_sandbox_deny(c, sb, to, (uint16_t)port, err) < 0)
+                return -1;
+              *ret_text = xasprintf("sandbox `%s` may no longer connect to `%s` port %u", sb, to, port);
+              return 0;
+            }
+          if (isolazi_sandbox_allow(c, sb, to, (uint16_t)port, &addr, &restarted, err) < 0)
+            return -1;
+          *ret_text = xasprintf("sandbox `%s` may connect to `%s` port %u at %s:%u%s", sb, to, port, addr, port,
+                                restarted ? " (restarted)" : "");
+          return 0;
+        }
+      if (isolazi_sandbox_policy_set(c, sb, net, &restarted, err) < 0)
         return -1;
       *ret_text = xasprintf("sandbox `%s`: network %s%s", sb, net, restarted ? " (restarted)" : "");
       return 0;

@@ -314,6 +314,12 @@ tools = {t["name"]: t for t in call("tools/list")["result"]["tools"]}
 for t in ["sandbox_create", "sandbox_exec", "sandbox_write_file", "sandbox_read_file", "sandbox_snapshot", "sandbox_restore", "sandbox_fork", "sandbox_destroy", "sandbox_list"]:
     assert tools[t]["inputSchema"]["type"] == "object", t
 assert tools["sandbox_exec"]["inputSchema"]["required"] == ["name", "command"]
+assert tools["sandbox_snapshot_delete"]["inputSchema"]["required"] == ["name", "snapshot"]
+pol = tools["sandbox_policy"]["inputSchema"]
+assert pol["required"] == ["name"] and {"network", "allow_to", "deny_to"} <= set(pol["properties"]), pol
+assert pol["properties"]["allow_to"]["required"] == ["sandbox", "port"], pol
+def cli(*args):
+    return subprocess.run([sys.argv[1], "sandbox"] + list(args), capture_output=True, text=True, timeout=60)
 print("tools", len(tools))
 err, text = tool("sandbox_create", name="m1", preset="python")
 assert not err, text
@@ -326,8 +332,18 @@ assert tool("sandbox_write_file", name="m1", path="/srv/a.txt", content="one")[0
 err, snap = tool("sandbox_snapshot", name="m1")
 assert not err and snap == "snap-1", snap
 tool("sandbox_write_file", name="m1", path="/srv/a.txt", content="two")
+assert tool("sandbox_snapshot", name="m1", snapshot="later") == (False, "later")
 assert tool("sandbox_restore", name="m1", snapshot="snap-1")[0] is False
 assert tool("sandbox_read_file", name="m1", path="/srv/a.txt") == (False, "one")
+# snapshot deletion: `later` (a branch off snap-1 the disk no longer sits on) blocks snap-1's
+err, text = tool("sandbox_snapshot_delete", name="m1", snapshot="snap-1")
+assert err and "snapshot `later` is based on it" in text, text
+err, text = tool("sandbox_snapshot_delete", name="m1", snapshot="nosuch")
+assert err and "sandbox `m1` has no snapshot `nosuch`" in text, text
+err, text = tool("sandbox_snapshot_delete", name="m1", snapshot="later")
+assert not err, text
+out = cli("snapshot", "--list", "m1").stdout
+assert "snap-1" in out and "later" not in out, out
 err, text = tool("sandbox_list")
 assert json.loads(text)[0]["name"] == "m1", text
 # failures are results with isError
@@ -346,6 +362,20 @@ p.stdin.write("not json\n"); p.stdin.flush()
 r = json.loads(p.stdout.readline())
 assert r["error"]["code"] == -32700 and r["id"] is None, r
 assert call("ping")["result"] == {}
+# links between sandboxes, on the stopped m1 (nothing to restart): allow, shown by the CLI, deny
+assert tool("sandbox_stop", name="m1")[0] is False
+err, text = tool("sandbox_policy", name="m1", allow_to={"sandbox": "peer", "port": 8000})
+assert not err and "at 10.0.2.100:8000" in text and "restarted" not in text, text
+out = cli("policy", "m1").stdout
+assert "network: none" in out and "allow-to: peer:8000 at 10.0.2.100:8000" in out, out
+err, text = tool("sandbox_policy", name="m1", allow_to={"sandbox": "peer"})
+assert err and "argument `allow_to`" in text, text
+err, text = tool("sandbox_policy", name="m1", network="internet", deny_to={"sandbox": "peer", "port": 8000})
+assert err and "exactly one of" in text, text
+assert tool("sandbox_policy", name="m1", deny_to={"sandbox": "peer", "port": 8000})[0] is False
+assert "allow-to" not in cli("policy", "m1").stdout
+err, text = tool("sandbox_policy", name="m1", deny_to={"sandbox": "peer", "port": 8000})
+assert err and "is not allowed to connect to `peer` port 8000" in text, text
 assert tool("sandbox_destroy", name="m1")[0] is False
 p.stdin.close()
 assert p.wait() == 0
@@ -353,7 +383,7 @@ print("mcp ok")
 PY
 	run timeout 120 python3 "$BATS_TEST_TMPDIR/client.py" "$VM_RUNTIME" mcp
 	[ "$status" -eq 0 ]
-	assert_contains "tools 14" "mcp ok"
+	assert_contains "tools 15" "mcp ok"
 	[ -z "$(sb list -q)" ]
 }
 
