@@ -365,10 +365,7 @@ vm_krun_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, 
   cleanup_free char *dir = NULL;
   cleanup_close int rootfd = -1, dirfd = -1;
   krun_plan_t plan = { 0 };
-  isolazi_state_t st;
-  char buf[4096];
   int sp[2] = { -1, -1 }, r = -1;
-  ssize_t n;
   pid_t pid = -1;
 
   /* Everything that can be checked before the state directory exists is: a failure leaves
@@ -419,42 +416,8 @@ vm_krun_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, 
     }
   close(sp[1]);
   sp[1] = -1;
-  {
-    size_t got = 0;
-    while ((n = read(sp[0], buf + got, sizeof buf - 1 - got)) > 0 || (n < 0 && errno == EINTR))
-      if (n > 0)
-        got += (size_t)n;
-    buf[got] = '\0';
-    if (got == 0 || buf[0] != '0')
-      {
-        int ws = 0;
-        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-          ;
-        pid = -1;
-        if (got > 1)
-          isolazi_error_set(err, 0, "%s", buf + 1);
-        else
-          isolazi_error_set(err, 0, "create the VM: its process exited (status %d)", vm_status_to_exit(ws));
-        goto fail;
-      }
-  }
-  memset(&st, 0, sizeof st);
-  st.id = (char *)o->id;
-  st.pid = pid;
-  st.pid_start = isolazi_process_start_time(pid);
-  st.bundle = b.dir;
-  st.rootfs = b.rootfs;
-  st.created = isolazi_now_rfc3339();
-  {
-    struct passwd *pw = getpwuid(geteuid());
-    st.owner = pw != NULL ? pw->pw_name : (char *)"";
-  }
-  st.annotations = b.cfg->annotations;
-  r = isolazi_state_save(dirfd, &st, err);
-  free(st.created);
-  if (r < 0)
-    goto fail;
-  if (o->pid_file != NULL && container_write_pid_file(o->pid_file, pid, err) < 0)
+  if (vm_child_ready(sp[0], &pid, "create the VM: its process exited", err) < 0
+      || vm_state_publish(dirfd, o, pid, &b, err) < 0)
     goto fail;
   *ret_pid = pid;
   r = 0;

@@ -51,6 +51,54 @@ isolazi_vm_backend_parse(const char *s, isolazi_vm_backend_t *ret, isolazi_error
   return 0;
 }
 
+int
+vm_child_ready(int fd, pid_t *pid, const char *what, isolazi_error_t *err)
+{
+  char buf[4096];
+  size_t len = 0;
+  ssize_t n;
+  int ws = 0;
+
+  while ((n = read(fd, buf + len, sizeof buf - 1 - len)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      len += (size_t)n;
+  buf[len] = '\0';
+  if (len > 0 && buf[0] == '0')
+    return 0;
+  while (waitpid(*pid, &ws, 0) < 0 && errno == EINTR)
+    ;
+  *pid = -1;
+  if (len > 1)
+    return isolazi_error_set(err, 0, "%s", buf + 1);
+  return isolazi_error_set(err, 0, "%s (status %d)", what, vm_status_to_exit(ws));
+}
+
+int
+vm_state_publish(int dirfd, const isolazi_create_options_t *o, pid_t pid, const isolazi_bundle_t *b,
+                 isolazi_error_t *err)
+{
+  struct passwd *pw = getpwuid(geteuid());
+  isolazi_state_t st;
+  int r;
+
+  memset(&st, 0, sizeof st);
+  st.id = (char *)o->id;
+  st.pid = pid;
+  st.pid_start = isolazi_process_start_time(pid);
+  st.bundle = b->dir;
+  st.rootfs = b->rootfs;
+  st.created = isolazi_now_rfc3339();
+  st.owner = pw != NULL ? pw->pw_name : (char *)"";
+  st.annotations = b->cfg->annotations;
+  r = isolazi_state_save(dirfd, &st, err);
+  free(st.created);
+  if (r < 0)
+    return -1;
+  if (o->pid_file != NULL && container_write_pid_file(o->pid_file, pid, err) < 0)
+    return -1;
+  return 0;
+}
+
 static unsigned
 boot_timeout_s(const isolazi_vm_global_t *g)
 {
@@ -87,12 +135,9 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
   vm_qemu_config_t q = { 0 };
   vm_machine_t machine;
   isolazi_bundle_t b;
-  isolazi_state_t st;
   const char *accel, *fstype = NULL;
   int sp[2] = { -1, -1 }, r = -1;
   size_t payload_len = 0;
-  char buf[4096];
-  ssize_t n;
   pid_t pid = -1;
 
   if (isolazi_container_id_validate(o->id, err) < 0)
@@ -203,42 +248,8 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
     }
   close(sp[1]);
   sp[1] = -1;
-  {
-    size_t len = 0;
-    while ((n = read(sp[0], buf + len, sizeof buf - 1 - len)) > 0 || (n < 0 && errno == EINTR))
-      if (n > 0)
-        len += (size_t)n;
-    buf[len] = '\0';
-    if (len == 0 || buf[0] != '0')
-      {
-        int st_;
-        while (waitpid(pid, &st_, 0) < 0 && errno == EINTR)
-          ;
-        pid = -1;
-        if (len > 1)
-          isolazi_error_set(err, 0, "%s", buf + 1);
-        else
-          isolazi_error_set(err, 0, "start the VM: its monitor exited (status %d)", vm_status_to_exit(st_));
-        goto fail;
-      }
-  }
-  memset(&st, 0, sizeof st);
-  st.id = (char *)o->id;
-  st.pid = pid;
-  st.pid_start = isolazi_process_start_time(pid);
-  st.bundle = b.dir;
-  st.rootfs = b.rootfs;
-  st.created = isolazi_now_rfc3339();
-  {
-    struct passwd *pw = getpwuid(geteuid());
-    st.owner = pw != NULL ? pw->pw_name : (char *)"";
-  }
-  st.annotations = b.cfg->annotations;
-  r = isolazi_state_save(dirfd, &st, err);
-  free(st.created);
-  if (r < 0)
-    goto fail;
-  if (o->pid_file != NULL && container_write_pid_file(o->pid_file, pid, err) < 0)
+  if (vm_child_ready(sp[0], &pid, "start the VM: its monitor exited", err) < 0
+      || vm_state_publish(dirfd, o, pid, &b, err) < 0)
     goto fail;
   *ret_pid = pid;
   r = 0;

@@ -163,6 +163,14 @@ int vm_stdio_write(const vm_stdio_t *s, unsigned type, const uint8_t *p, size_t 
 /* Encode a wait status the way a shell reports it. */
 int vm_status_to_exit(int wait_status);
 
+/* The report of a VM's host process on fd once it is ready: "0", or "1<message>" (nothing when
+ * it died).  When not ready, the process is reaped, *pid set to -1, and err says why (`what`
+ * and the exit status when it left no message). */
+int vm_child_ready(int fd, pid_t *pid, const char *what, isolazi_error_t *err);
+/* Write the container's state (pid, bundle, annotations) and the --pid-file. */
+int vm_state_publish(int dirfd, const isolazi_create_options_t *o, pid_t pid, const isolazi_bundle_t *b,
+                     isolazi_error_t *err);
+
 /* libkrun (krun.c): dlopen("libkrun.so.1") and its krun_* calls; a clear error when it is not
  * installed. */
 int vm_krun_check(isolazi_error_t *err);
