@@ -15,6 +15,7 @@
 #include "cgroup_internal.h"
 #include "cleanup.h"
 #include "log.h"
+#include "sdbus.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -400,7 +401,8 @@ bus_closep(sd_bus **b)
 static void
 bus_msg_unrefp(sd_bus_message **m)
 {
-  sd_bus_message_unref(*m);
+  if (*m != NULL)
+    sd_bus_message_unref(*m);
 }
 #define cleanup_msg __attribute__((cleanup(bus_msg_unrefp)))
 
@@ -465,6 +467,8 @@ bus_connect(bool user, sd_bus **ret, isolazi_error_t *err)
   sd_bus *bus = NULL;
   int r;
 
+  if (isolazi_sdbus_load(err) < 0)
+    return -1;
   if (user)
     {
       const char *xdg = getenv("XDG_RUNTIME_DIR");

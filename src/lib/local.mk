@@ -30,8 +30,9 @@ src_lib_libisolazi_a_SOURCES = \
 	src/lib/cgroup.c src/lib/cgroup.h src/lib/cgroup_internal.h \
 	src/lib/cgroup_v1.c \
 	src/lib/cgroup_v2.c \
-	src/lib/cgroup_systemd.c
+	src/lib/cgroup_systemd.c \
+	src/lib/sdbus.c src/lib/sdbus.h
 src_lib_libisolazi_a_CFLAGS = $(AM_CFLAGS) $(YAJL_CFLAGS) $(SECCOMP_CFLAGS) $(CAP_CFLAGS) $(SELINUX_CFLAGS) $(SYSTEMD_CFLAGS)
 
 # What every binary and test that uses the core links with.
-ISOLAZI_CORE_LIBS = src/lib/libisolazi.a libocispec/libocispec.a $(YAJL_LIBS) $(SECCOMP_LIBS) $(CAP_LIBS) $(SELINUX_LIBS) $(SYSTEMD_LIBS)
+ISOLAZI_CORE_LIBS = src/lib/libisolazi.a libocispec/libocispec.a $(YAJL_LIBS) $(SECCOMP_LIBS) $(CAP_LIBS) $(SELINUX_LIBS)

@@ -237,6 +237,8 @@ build_initramfs() {
 	ln -sf mawk "$STAGE/usr/bin/awk"
 	add_file "$BASH_STATIC" /usr/bin/bash
 	add_bin "$BUILDDIR/src/isolazi/isolazi"
+	# The systemd cgroup driver loads libsystemd.so.0 with dlopen, which ldd does not show.
+	add_bin "$(LC_ALL=C "$(command -v ldconfig || echo /sbin/ldconfig)" -p | awk '$1 == "libsystemd.so.0" && $NF ~ /^\// {print $NF; exit}')"
 	add_libs
 	[ ${#SYSTEMD_TESTS[@]} -eq 0 ] || add_systemd
 	add_busybox
