@@ -75,8 +75,19 @@ run_one(const oci_hook *h, const char *kind, size_t index, const char *state_jso
   close(in_pipe[0]);
   close(out_pipe[1]);
   /* The state is small (a few hundred bytes) and fits the pipe buffer; a hook that does not
-     read stdin must not block us, hence no error on EPIPE. */
-  (void)isolazi_write_all(in_pipe[1], state_json, strlen(state_json));
+     read stdin must not block us, hence no error on EPIPE.  A hook that has already exited
+     (/bin/false) makes the write raise SIGPIPE, which would kill the runtime: ignored for the
+     write, then restored (the hook was forked before, so it keeps the default). */
+  {
+    struct sigaction ign, old;
+
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    (void)sigemptyset(&ign.sa_mask);
+    (void)sigaction(SIGPIPE, &ign, &old);
+    (void)isolazi_write_all(in_pipe[1], state_json, strlen(state_json));
+    (void)sigaction(SIGPIPE, &old, NULL);
+  }
   close(in_pipe[1]);
 
   for (;;)
