@@ -179,13 +179,13 @@ assert_status() {
 	fi
 }
 
-# in_tty SECONDS CMD...: run CMD with a pty as its stdio (script from util-linux); the pty's
-# output goes to stdout.  CMD is passed as one shell-quoted string.
+# in_tty SECONDS CMD...: run CMD on a new 30x100 pty as its controlling terminal and stdio, stdin
+# at end of file; the pty's output goes to stdout and CMD's status is returned (ptyrun.py).
+TTY_ROWS=30 TTY_COLS=100
 in_tty() {
-	local t="$1" cmd
+	local t="$1"
 	shift
-	printf -v cmd '%q ' "$@"
-	client_bounded "$t" script -qefc "$cmd" /dev/null </dev/null
+	client_bounded "$t" python3 "$INTEGRATION_DIR/ptyrun.py" "$TTY_ROWS" "$TTY_COLS" "$@" </dev/null
 }
 
 # ---- podman ------------------------------------------------------------------------------------

@@ -118,16 +118,16 @@ wait_logs() {
 	assert_status 0
 	run in_tty 60 "${PODMAN[@]}" exec -it ext sh -c 'tty; [ -t 0 ] && echo stdin-is-tty; stty size'
 	assert_status 0
-	assert_contains /dev/pts/ stdin-is-tty
+	assert_contains /dev/pts/ stdin-is-tty "$TTY_ROWS $TTY_COLS"
 	run pm rm -f -t 0 ext
 	assert_status 0
 }
 
 @test "podman: run -it gets a terminal" {
 	run in_tty 60 "${PODMAN[@]}" run --rm -it --cgroup-parent "/$PM_CGROUP" "$IMAGE" \
-		sh -c 'tty; [ -t 1 ] && echo stdout-is-tty; exit 5'
+		sh -c 'tty; [ -t 1 ] && echo stdout-is-tty; stty size; exit 5'
 	assert_status 5
-	assert_contains /dev/pts/0 stdout-is-tty
+	assert_contains /dev/pts/0 stdout-is-tty "$TTY_ROWS $TTY_COLS"
 }
 
 @test "podman: stop sends TERM to a process that handles it" {
