@@ -17,8 +17,8 @@ PACKAGES=(
 	qemu-system-x86 bash-static cpio systemd
 	# client integration tests (podman.bats, containerd.bats)
 	podman conmon containerd docker-registry skopeo umoci catatonit
-	# isolazi-pull tests (registry auth, zstd layers, malicious layers)
-	apache2-utils zstd python3 curl
+	# isolazi-pull tests (registry auth, TLS certificates, zstd layers, malicious layers)
+	apache2-utils openssl zstd python3 curl
 	# isolazi-vm (guest disk images)
 	erofs-utils e2fsprogs
 	# isolazi-vm sandboxes (qcow2 disk layers)

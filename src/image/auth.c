@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -28,18 +27,6 @@
 #define AUTH_FILE_MAX (4 << 20)
 
 static char *
-home_dir(void)
-{
-  const char *home = getenv("HOME");
-  struct passwd *pw;
-
-  if (home != NULL && home[0] != '\0')
-    return xstrdup(home);
-  pw = getpwuid(geteuid());
-  return pw != NULL && pw->pw_dir != NULL ? xstrdup(pw->pw_dir) : NULL;
-}
-
-static char *
 xdg_auth_path(void)
 {
   const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -52,7 +39,7 @@ xdg_auth_path(void)
 static char *
 docker_config_path(void)
 {
-  cleanup_free char *home = home_dir();
+  cleanup_free char *home = isolazi_home_dir();
 
   if (home == NULL)
     return NULL;

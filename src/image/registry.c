@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "certs.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "json.h"
@@ -69,6 +70,7 @@ typedef struct token
 struct isolazi_registry
 {
   char *host;   /* where the API is served: URLs and credentials */
+  char *domain; /* the reference's ("docker.io"): its certs.d directory */
   char *repo;   /* NULL for a login check */
   char *name;   /* "host/repo" (or "host"), for messages */
   char *scope;  /* "repository:<repo>:pull" */
@@ -81,6 +83,7 @@ struct isolazi_registry
   isolazi_registry_progress_fn progress;
   void *progress_data;
   isolazi_credentials_t creds;
+  isolazi_registry_certs_t certs;
   enum auth_scheme scheme;
   char *realm, *service;
   token_t *tokens;
@@ -244,6 +247,15 @@ open_socket(void *data, curlsocktype purpose, struct curl_sockaddr *a)
   return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/* libcurl's SSL context callback: the certs.d CA certificates join the system's. */
+static CURLcode
+trust_certs(CURL *e, void *ssl_ctx, void *data)
+{
+  isolazi_registry_t *r = data;
+
+  return isolazi_registry_certs_trust(&r->certs, ssl_ctx) < 0 ? CURLE_SSL_CACERT_BADFILE : CURLE_OK;
+}
+
 static void
 easy_common(isolazi_registry_t *r, CURL *e, char *errbuf)
 {
@@ -264,10 +276,28 @@ easy_common(isolazi_registry_t *r, CURL *e, char *errbuf)
   (void)curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r->tls_verify ? 1L : 0L);
   (void)curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r->tls_verify ? 2L : 0L);
+  if (r->certs.ncas > 0 && r->tls_verify)
+    {
+      (void)curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, trust_certs);
+      (void)curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
+    }
+  if (r->certs.client_cert != NULL)
+    {
+      (void)curl_easy_setopt(e, CURLOPT_SSLCERT, r->certs.client_cert);
+      (void)curl_easy_setopt(e, CURLOPT_SSLKEY, r->certs.client_key);
+    }
   (void)curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
   (void)curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   errbuf[0] = '\0';
   (void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+}
+
+/* A TLS alert from the peer ("alert bad certificate", "alert certificate required", "alert
+ * unknown ca"): the server refused the handshake, and asking again will not change its mind. */
+static bool
+tls_alert(const char *errbuf)
+{
+  return strstr(errbuf, " alert ") != NULL;
 }
 
 /* The text of a transport error, with the hint a plain-HTTP registry needs. */
@@ -280,14 +310,28 @@ curl_text(isolazi_registry_t *r, CURLcode code, const char *errbuf, const char *
     return xasprintf("the server gave an HTTP response to an HTTPS client (%s); for a plain-HTTP registry use "
                      "--tls-verify=false",
                      t);
+  if (tls_alert(t)
+      && (strstr(t, "certificate required") != NULL || strstr(t, "bad certificate") != NULL
+          || strstr(t, "handshake failure") != NULL))
+    return xasprintf("%s (TLS); if the registry asks for a client certificate, put NAME.cert and NAME.key in "
+                     "%s",
+                     t, r->certs.dir ? r->certs.dir : "its certs.d directory (or use --cert-dir)");
   if ((code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR) && r->tls_verify)
-    return xasprintf("%s (TLS); for a registry without a trusted certificate use --tls-verify=false", t);
+    {
+      cleanup_free char *dir = r->certs.dir ? xstrdup(r->certs.dir)
+                                            : xasprintf("/etc/containers/certs.d/%s (or use --cert-dir)", r->domain);
+      return xasprintf("%s (TLS); to trust the registry's CA put it in a *.crt file in %s; for a registry without a "
+                       "trusted certificate use --tls-verify=false",
+                       t, dir);
+    }
   return xstrdup(t);
 }
 
 static bool
-curl_retryable(CURLcode code)
+curl_retryable(CURLcode code, const char *errbuf)
 {
+  if (tls_alert(errbuf))
+    return false;
   switch (code)
     {
     case CURLE_PARTIAL_FILE:
@@ -683,7 +727,7 @@ token_fetch(isolazi_registry_t *r, const char *scope, const char *fetch_scope, i
         explicit_bzero(post, strlen(post));
       if (code == CURLE_OK && status == 200)
         break;
-      if (attempt < r->max_retries && (code == CURLE_OK ? status_retryable(status) : curl_retryable(code)))
+      if (attempt < r->max_retries && (code == CURLE_OK ? status_retryable(status) : curl_retryable(code, errbuf)))
         {
           sleep_ms(backoff(r, attempt, x.retry_after));
           continue;
@@ -1383,7 +1427,7 @@ xfer_done(xfer_t *x, CURLcode code)
       cleanup_free char *text = curl_text(r, code, x->errbuf, x->url);
       if (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION)
         x->tls_error = true;
-      if (curl_retryable(code) && x->attempts < r->max_retries)
+      if (curl_retryable(code, x->errbuf) && x->attempts < r->max_retries)
         {
           if (x->fd >= 0 && x->body_to_sink && !x->no_range)
             {
@@ -1545,6 +1589,20 @@ global_init(isolazi_error_t *err)
   return 0;
 }
 
+/* The CA certificates go into an OpenSSL SSL_CTX: another TLS backend would not call us. */
+static int
+certs_need_openssl(isolazi_registry_t *r, isolazi_error_t *err)
+{
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+  if (v->ssl_version != NULL && strncmp(v->ssl_version, "OpenSSL", 7) == 0)
+    return 0;
+  return isolazi_error_set_plain(err, ENOTSUP,
+                                 "use the CA certificates in `%s`: libcurl uses %s, not OpenSSL; install "
+                                 "them in the system's store instead",
+                                 r->certs.dir, v->ssl_version ? v->ssl_version : "no TLS library");
+}
+
 static isolazi_registry_t *
 registry_alloc(const char *domain, const char *repo, const isolazi_registry_opts_t *opts, isolazi_error_t *err)
 {
@@ -1557,6 +1615,7 @@ registry_alloc(const char *domain, const char *repo, const isolazi_registry_opts
     return NULL;
   r = xcalloc(1, sizeof(*r));
   r->host = xstrdup(api_host(domain));
+  r->domain = xstrdup(domain);
   r->repo = xstrdup(repo);
   r->name = repo ? xasprintf("%s/%s", domain, repo) : xstrdup(domain);
   r->scope = repo ? xasprintf("repository:%s:pull", repo) : NULL;
@@ -1572,6 +1631,12 @@ registry_alloc(const char *domain, const char *repo, const isolazi_registry_opts
       r->creds.password = xstrdup(opts->password ? opts->password : "");
     }
   else if (isolazi_auth_lookup(domain, opts->auth_file, &r->creds, err) < 0)
+    {
+      isolazi_registry_free(r);
+      return NULL;
+    }
+  if (isolazi_registry_certs_load(domain, opts->cert_dir, &r->certs, err) < 0
+      || (r->certs.ncas > 0 && certs_need_openssl(r, err) < 0))
     {
       isolazi_registry_free(r);
       return NULL;
@@ -1620,7 +1685,9 @@ isolazi_registry_free(isolazi_registry_t *r)
     }
   free(r->tokens);
   isolazi_credentials_release(&r->creds);
+  isolazi_registry_certs_release(&r->certs);
   free(r->host);
+  free(r->domain);
   free(r->repo);
   free(r->name);
   free(r->scope);

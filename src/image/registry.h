@@ -12,7 +12,8 @@
  * set; then https without checks is tried first and plain HTTP after it.  localhost is not
  * special (docker treats 127.0.0.0/8 as insecure, podman does not): a plain-HTTP registry needs
  * tls_insecure, and the error for "the server gave an HTTP response to an HTTPS client"
- * says so. */
+ * says so.  CA certificates from the registry's certs.d directory are trusted besides the
+ * system's, and a client certificate found there is offered (certs.h). */
 #ifndef ISOLAZI_IMAGE_REGISTRY_H
 #define ISOLAZI_IMAGE_REGISTRY_H
 
@@ -30,6 +31,8 @@ typedef struct isolazi_registry_opts
 {
   bool tls_insecure;     /* --tls-verify=false: accept any certificate, and plain HTTP; a zeroed
                             struct checks certificates */
+  const char *cert_dir;  /* --cert-dir: CA (*.crt) and client (*.cert, *.key) certificates; NULL:
+                            the registry's certs.d directory, if any (certs.h) */
   const char *auth_file; /* NULL: isolazi_auth_lookup's default search */
   const char *username;  /* explicit --creds; NULL: from the auth file */
   const char *password;

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,14 +67,9 @@ isolazi_store_default_root_for(uid_t euid, const char *xdg_data_home, const char
 static char *
 default_root(isolazi_error_t *err)
 {
-  const char *home = getenv("HOME");
+  cleanup_free char *home = geteuid() != 0 ? isolazi_home_dir() : NULL;
   char *r;
 
-  if (geteuid() != 0 && (home == NULL || home[0] != '/'))
-    {
-      struct passwd *pw = getpwuid(geteuid());
-      home = pw ? pw->pw_dir : NULL;
-    }
   r = isolazi_store_default_root_for(geteuid(), getenv("XDG_DATA_HOME"), home);
   if (r == NULL)
     isolazi_error_set(err, 0, "find the image store: neither $XDG_DATA_HOME nor $HOME is an absolute path");

@@ -230,6 +230,9 @@ cli_pull_args_flag(const char *verb, cli_pull_args_t *a, int c, const char *arg)
     case CLI_OPT_AUTHFILE:
       a->o.registry.auth_file = arg;
       return 0;
+    case CLI_OPT_CERT_DIR:
+      a->o.registry.cert_dir = arg;
+      return 0;
     case 'q':
       a->quiet = true;
       return 0;

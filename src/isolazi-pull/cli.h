@@ -50,6 +50,7 @@ enum
   CLI_OPT_TLS_VERIFY,
   CLI_OPT_CREDS,
   CLI_OPT_AUTHFILE,
+  CLI_OPT_CERT_DIR,
   CLI_OPT_FIRST_FREE, /* commands number their own long-only flags from here */
 };
 
@@ -57,6 +58,7 @@ enum
   { "platform", required_argument, NULL, CLI_OPT_PLATFORM },                                                           \
       { "tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY },                                                   \
       { "creds", required_argument, NULL, CLI_OPT_CREDS }, { "authfile", required_argument, NULL, CLI_OPT_AUTHFILE },  \
+      { "cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR },                                                       \
   {                                                                                                                    \
     "quiet", no_argument, NULL, 'q'                                                                                    \
   }
@@ -66,6 +68,9 @@ enum
   "                              (default: this host's)\n"                                                             \
   "      --tls-verify=BOOL       check the registry's certificate (default true); false also\n"                        \
   "                              allows plain HTTP\n"                                                                  \
+  "      --cert-dir DIR          CA certificates (*.crt) and a client certificate (*.cert with\n"                      \
+  "                              its *.key) for the registry (default: its directory under\n"                          \
+  "                              /etc/containers/certs.d or /etc/docker/certs.d)\n"                                    \
   "      --creds USER:PASSWORD   credentials for the registry (default: from the auth file)\n"                         \
   "      --authfile FILE         the auth file (default: $REGISTRY_AUTH_FILE,\n"                                       \
   "                              $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)\n"                      \

@@ -25,6 +25,7 @@ static const struct option longopts[] = {
   { "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
   { "authfile", required_argument, NULL, CLI_OPT_AUTHFILE },
   { "tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY },
+  { "cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -42,7 +43,9 @@ static const cli_verb_t verb = {
              "      --authfile FILE         the auth file to write (default: $REGISTRY_AUTH_FILE, else\n"
              "                              $XDG_RUNTIME_DIR/containers/auth.json, else\n"
              "                              ~/.docker/config.json)\n"
-             "      --tls-verify=BOOL       check the registry's certificate (default true)\n",
+             "      --tls-verify=BOOL       check the registry's certificate (default true)\n"
+             "      --cert-dir DIR          CA certificates (*.crt) and a client certificate (*.cert with\n"
+             "                              its *.key) for the registry (default: its certs.d directory)\n",
   .shortopts = "u:p:h",
   .longopts = longopts,
 };
@@ -113,6 +116,9 @@ cli_login(cli_context_t *ctx, int argc, char **argv)
         break;
       case CLI_OPT_AUTHFILE:
         auth_file = optarg;
+        break;
+      case CLI_OPT_CERT_DIR:
+        opts.cert_dir = optarg;
         break;
       case CLI_OPT_TLS_VERIFY:
         if (cli_parse_tls_verify(optarg, &opts, &err) < 0)

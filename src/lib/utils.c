@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,18 @@ isolazi_has_suffix(const char *s, const char *suffix)
 {
   size_t ls = strlen(s), lx = strlen(suffix);
   return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+char *
+isolazi_home_dir(void)
+{
+  const char *home = getenv("HOME");
+  struct passwd *pw;
+
+  if (home != NULL && home[0] == '/')
+    return xstrdup(home);
+  pw = getpwuid(geteuid());
+  return pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/' ? xstrdup(pw->pw_dir) : NULL;
 }
 
 char *

@@ -50,6 +50,10 @@ void isolazi_format_rfc3339_seconds(char buf[32]);
 bool isolazi_has_prefix(const char *s, const char *prefix);
 bool isolazi_has_suffix(const char *s, const char *suffix);
 
+/* The caller's home directory: $HOME when it is absolute, else the password database's entry
+ * for the effective uid; NULL when neither gives one.  A malloc'd string. */
+char *isolazi_home_dir(void);
+
 /* Make `path` absolute against the current directory and drop "." and duplicate slashes
  * (no symlink resolution). */
 char *isolazi_abspath(const char *path, isolazi_error_t *err);

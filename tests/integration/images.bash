@@ -4,7 +4,9 @@
 #   fixtures_build            the busybox layout (contrib/mkimage.sh, shared with registry.bash)
 #                             and the fixtures of mkfixture.py, once per bats run
 #   fixture_push NAME [REPO]  push fixture NAME to $REG_HOST/REPO:latest (default fx/NAME); an
-#                             index is pushed with all its manifests
+#                             index is pushed with all its manifests; REG_PUSH_CERT_DIR, when
+#                             set, is skopeo's --dest-cert-dir (a registry asking for a client
+#                             certificate)
 #   store_blobs_verified DIR  every blob in the store DIR hashes to its name
 #   store_images DIR          the image names in the store DIR, one a line
 #   slow_proxy_start RATE     a throttling proxy in front of $REG_HOST (sets PROXY_HOST, PROXY_LOG)
@@ -44,6 +46,8 @@ fixture_push() {
 	local name="$1" repo="${2:-fx/$1}" all=() creds=()
 	[ "$name" = multiarch ] && all=(--all)
 	[ -z "${REG_USER:-}" ] || creds=(--dest-creds "$REG_USER:$REG_PASS")
+	# A registry that demands a client certificate (reg_start --client-ca).
+	[ -z "${REG_PUSH_CERT_DIR:-}" ] || creds+=(--dest-cert-dir "$REG_PUSH_CERT_DIR")
 	timeout --kill-after=5 120 skopeo copy --quiet "${all[@]}" "${creds[@]}" --dest-tls-verify=false \
 		"oci:$FIXTURE_LAYOUT:$name" "docker://$REG_HOST/$repo:latest"
 }

@@ -15,7 +15,7 @@ TLS=(--tls-verify=false)
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "requires root"
 	[ -x "$ISOLAZI_PULL" ] || skip "isolazi-pull not built: $ISOLAZI_PULL"
-	for t in docker-registry skopeo umoci python3 zstd htpasswd; do
+	for t in docker-registry skopeo umoci python3 zstd htpasswd openssl; do
 		command -v "$t" >/dev/null || skip "$t not installed (contrib/install-deps.sh)"
 	done
 	fixtures_build
@@ -44,6 +44,7 @@ setup() {
 
 teardown() {
 	slow_proxy_stop
+	[ -z "${CERTSD:-}" ] || rm -rf "$CERTSD"
 	# A test that started its own registry stops it.
 	[ "${REG_DIR:-}" = "$BATS_FILE_TMPDIR/registry" ] || reg_stop "$REG_DIR"
 	teardown_bundle
@@ -334,6 +335,79 @@ check_whiteouts() {
 	run -0 ip logout --authfile "$auth" "$REG_HOST"
 	[ "$(jq -r ".auths[\"$REG_HOST\"] // empty" "$auth")" = "" ]
 	run -1 ip pull -q "${TLS[@]}" --authfile "$auth" "$OWN"
+}
+
+# tls_registry [--client-ca]: a registry of this test's own over HTTPS (reg_make_pki in PKI),
+# holding shared-a as OWN; CERTS is an empty --cert-dir to fill.
+tls_registry() {
+	PKI="$BATS_TEST_TMPDIR/pki"
+	CERTS="$BATS_TEST_TMPDIR/certs"
+	reg_make_pki "$PKI"
+	mkdir -p "$CERTS"
+	if [ "${1:-}" = --client-ca ]; then
+		mkdir -p "$BATS_TEST_TMPDIR/push-certs"
+		cp "$PKI/client.cert" "$PKI/client.key" "$BATS_TEST_TMPDIR/push-certs/"
+		REG_PUSH_CERT_DIR="$BATS_TEST_TMPDIR/push-certs"
+	fi
+	reg_start "$BATS_TEST_TMPDIR/registry" --tls "$PKI" "$@"
+	fixture_push shared-a
+	unset REG_PUSH_CERT_DIR
+	OWN="$REG_HOST/fx/shared-a:latest"
+}
+
+@test "pull: TLS: an untrusted CA is refused with the way out; --cert-dir and certs.d trust it" {
+	tls_registry
+	# The system's CAs do not know the test CA: refused, nothing stored, the remedies named.
+	run -1 ip pull -q "$OWN"
+	assert_contains "$REG_HOST" "certificate" "/etc/containers/certs.d/$REG_HOST (or use --cert-dir)" "--tls-verify=false"
+	assert_store_consistent
+	# A CA that did not sign the registry's certificate does not help, and the message names the
+	# directory it came from.
+	cp "$PKI/other-ca.crt" "$CERTS/other.crt"
+	run -1 ip pull -q --cert-dir "$CERTS" "$OWN"
+	assert_contains "certificate" "$CERTS"
+	assert_store_consistent
+	# The right CA among others: verified and pulled.
+	cp "$PKI/ca.crt" "$CERTS/ca.crt"
+	run -0 ip pull -q --cert-dir "$CERTS" "$OWN"
+	store_blobs_verified "$STORE"
+	run -0 ip rm "$OWN"
+	# The same CA found in /etc/containers/certs.d/HOST:PORT, as podman and skopeo read it.
+	CERTSD="/etc/containers/certs.d/$REG_HOST"
+	mkdir -p "$CERTSD"
+	cp "$PKI/ca.crt" "$CERTSD/ca.crt"
+	run -0 ip pull -q "$OWN"
+	run -0 ip rm "$OWN"
+	rm -rf "$CERTSD"
+	# Without any CA, --tls-verify=false still talks HTTPS to it.
+	run -0 ip pull -q --tls-verify=false "$OWN"
+	run -0 ip images --format json
+	[ "$(echo "$output" | jq -r '.[].name')" = "$OWN" ]
+	# A broken cert dir is an error naming the file, before any request.
+	echo "not a certificate" >"$CERTS/broken.crt"
+	run -1 ip pull -q --cert-dir "$CERTS" "$OWN"
+	assert_contains "$CERTS/broken.crt" "no PEM certificate"
+	run -1 ip pull -q --cert-dir "$BATS_TEST_TMPDIR/nonexistent" "$OWN"
+	assert_contains "$BATS_TEST_TMPDIR/nonexistent" "no such file or directory"
+}
+
+@test "pull: TLS: a registry asking for a client certificate gets the cert dir's NAME.cert and NAME.key" {
+	tls_registry --client-ca
+	cp "$PKI/ca.crt" "$CERTS/ca.crt"
+	# No client certificate: the handshake fails, and the message says what the registry wants.
+	run -1 ip pull -q --cert-dir "$CERTS" "$OWN"
+	assert_contains "$REG_HOST" "client certificate" "$CERTS"
+	assert_store_consistent
+	# A certificate without its key is refused before any request.
+	cp "$PKI/client.cert" "$CERTS/client.cert"
+	run -1 ip pull -q --cert-dir "$CERTS" "$OWN"
+	assert_contains "\`client.cert\` has no \`client.key\`"
+	# With the pair: pulled, and login goes through the same TLS setup.
+	cp "$PKI/client.key" "$CERTS/client.key"
+	run -0 ip pull -q --cert-dir "$CERTS" "$OWN"
+	store_blobs_verified "$STORE"
+	run -0 "$ISOLAZI_PULL" login --cert-dir "$CERTS" --authfile "$BATS_TEST_TMPDIR/auth.json" -u u -p p "$REG_HOST"
+	assert_contains "Login Succeeded"
 }
 
 @test "pull: killed mid-download leaves no corrupt blob; the next pull resumes with Range" {

@@ -11,6 +11,13 @@
 #                    $BATS_FILE_TMPDIR/registry); with --user it demands Basic auth (bcrypt
 #                    htpasswd made with `htpasswd -B`).  Sets and exports REG_HOST
 #                    (127.0.0.1:PORT), REG_DIR, REG_USER and REG_PASS (empty without --user).
+#   reg_start ... --tls PKI [--client-ca]
+#                    the same over HTTPS with PKI/server.crt and PKI/server.key (from
+#                    reg_make_pki); with --client-ca it also demands a client certificate
+#                    signed by PKI/client-ca.crt.  Pushes need REG_PUSH_CERT_DIR for that.
+#   reg_make_pki DIR make a test PKI in DIR: ca.crt (the CA that signed server.crt, for
+#                    127.0.0.1 and localhost), other-ca.crt (a CA that signed nothing the
+#                    registry uses), client-ca.crt, and client.cert/client.key signed by it.
 #   reg_stop         stop it (TERM, then KILL after 10 s) and wait: no process is left.
 #   reg_push_busybox [REPO:TAG] [oci|v2s2]
 #                    push the busybox test image (contrib/mkimage.sh, built once per bats run)
@@ -46,13 +53,21 @@ _reg_port_open() {
 }
 
 reg_start() {
-	local dir="" port tries=20 n user="" pass="" pid
+	local dir="" port tries=20 n user="" pass="" pid pki="" client_ca=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--user)
 			user="$2"
 			pass="$3"
 			shift 3
+			;;
+		--tls)
+			pki="$2"
+			shift 2
+			;;
+		--client-ca)
+			client_ca=1
+			shift
 			;;
 		*)
 			dir="$1"
@@ -92,6 +107,15 @@ reg_start() {
 			echo "    enabled: true"
 			echo "http:"
 			echo "  addr: 127.0.0.1:$port"
+			if [ -n "$pki" ]; then
+				echo "  tls:"
+				echo "    certificate: $pki/server.crt"
+				echo "    key: $pki/server.key"
+				if [ -n "$client_ca" ]; then
+					echo "    clientcas:"
+					echo "      - $pki/client-ca.crt"
+				fi
+			fi
 			if [ -n "$user" ]; then
 				echo "auth:"
 				echo "  htpasswd:"
@@ -121,6 +145,37 @@ reg_start() {
 	echo "reg_start: the registry did not start; its log:" >&2
 	cat "$dir/log" >&2
 	return 1
+}
+
+# _reg_cert DIR NAME CA|- SUBJECT [EXTFILE]: an EC key DIR/NAME.key and a certificate
+# DIR/NAME.crt signed by DIR/CA (self-signed with -), valid for a day.
+_reg_cert() {
+	local dir="$1" name="$2" ca="$3" subj="$4" ext="${5:-}"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key" 2>/dev/null || return 1
+	if [ "$ca" = - ]; then
+		openssl req -x509 -new -key "$dir/$name.key" -subj "$subj" -days 1 -out "$dir/$name.crt" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+	else
+		openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr" 2>/dev/null &&
+			openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
+				-days 1 -extfile "$ext" -out "$dir/$name.crt" 2>/dev/null
+	fi
+}
+
+reg_make_pki() {
+	local dir="$1"
+	mkdir -p "$dir"
+	printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "extendedKeyUsage=serverAuth" >"$dir/server.ext"
+	printf '%s\n' "extendedKeyUsage=clientAuth" >"$dir/client.ext"
+	if ! { _reg_cert "$dir" ca - "/CN=isolazi test registry CA" &&
+		_reg_cert "$dir" other-ca - "/CN=isolazi test unrelated CA" &&
+		_reg_cert "$dir" client-ca - "/CN=isolazi test client CA" &&
+		_reg_cert "$dir" server ca "/CN=127.0.0.1" "$dir/server.ext" &&
+		_reg_cert "$dir" client client-ca "/CN=isolazi test client" "$dir/client.ext"; }; then
+		echo "reg_make_pki: openssl failed" >&2
+		return 1
+	fi
+	mv "$dir/client.crt" "$dir/client.cert"
 }
 
 # reg_stop_pidfile PIDFILE TRIES: TERM the process, KILL it after TRIES tenths of a second,

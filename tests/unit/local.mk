@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	tests/unit/test-store \
 	tests/unit/test-bundle-config \
 	tests/unit/test-registry \
+	tests/unit/test-certs \
 	tests/unit/test-auth
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -56,7 +57,9 @@ EXTRA_DIST += \
 	tests/unit/data/skopeo-docker-manifest.json \
 	tests/unit/data/skopeo-docker-config.json \
 	tests/unit/data/docker-manifest-list.json \
-	tests/unit/data/oci-index-attestations.json
+	tests/unit/data/oci-index-attestations.json \
+	tests/unit/data/ca-1.crt \
+	tests/unit/data/ca-2.crt
 UNIT_LDADD = $(ISOLAZI_CORE_LIBS)
 tests_unit_test_json_LDADD = $(UNIT_LDADD)
 tests_unit_test_ocispec_LDADD = $(UNIT_LDADD)
@@ -90,6 +93,9 @@ tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
 tests_unit_test_registry_LDADD = $(ISOLAZI_IMAGE_LIBS)
 tests_unit_test_registry_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
 tests_unit_test_registry_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_certs_LDADD = $(ISOLAZI_IMAGE_LIBS)
+tests_unit_test_certs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
+tests_unit_test_certs_CFLAGS = $(AM_CFLAGS) $(SSL_CFLAGS)
 tests_unit_test_auth_LDADD = $(ISOLAZI_IMAGE_LIBS)
 tests_unit_test_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
 tests_unit_test_bundle_config_LDADD = $(ISOLAZI_IMAGE_LIBS)
