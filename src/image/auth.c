@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Registry credentials in the files docker and podman share.  The format (docker's
  * config.json, containers-auth.json(5)): {"auths": {"<host>": {"auth": base64("user:pass"),
- * "identitytoken": "..."}}, ...}.  Other keys of the file (credHelpers, psFormat, ...) and other
- * hosts' entries are kept as they are when we rewrite it. */
+ * "identitytoken": "..."}}, "credHelpers": {"<host>": "<name>"}, "credsStore": "<name>"}.  Other
+ * keys of the file (psFormat, ...) and other hosts' entries are kept as they are when we rewrite
+ * it.  A credential helper is docker's: `docker-credential-<name> get` reads the server on stdin
+ * and writes {"ServerURL", "Username", "Secret"} (Username "<token>": Secret is an identity
+ * token); exit status 1 with "credentials not found" means it has none. */
 #include <config.h>
 
 #include "auth.h"
@@ -11,12 +14,17 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -25,6 +33,12 @@
 
 /* An auth file is a few entries; a huge one is a mistake, not something to load. */
 #define AUTH_FILE_MAX (4 << 20)
+/* What a credential helper may answer, and how long it may take (cloud helpers call an API;
+   some ask for a passphrase). */
+#define HELPER_OUTPUT_MAX  (64 << 10)
+#define HELPER_TIMEOUT_SEC 60
+
+extern char **environ;
 
 static char *
 xdg_auth_path(void)
@@ -147,9 +161,17 @@ base64_decode(const char *s, size_t *ret_len)
 static int
 load_file(const char *path, json_value **ret, isolazi_error_t *err)
 {
+  static const struct
+  {
+    const char *key, *what;
+    json_type type;
+  } typed[] = {
+    { "auths", "an object", JSON_OBJECT },
+    { "credHelpers", "an object", JSON_OBJECT },
+    { "credsStore", "a string", JSON_STRING },
+  };
   cleanup_free char *text = NULL;
   cleanup_free char *perr = NULL;
-  const json_value *auths;
   size_t len = 0;
   struct stat st;
   json_value *v;
@@ -181,14 +203,29 @@ load_file(const char *path, json_value **ret, isolazi_error_t *err)
       return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: the document is not a JSON object",
                                      path);
     }
-  auths = json_object_get(v, "auths");
-  if (auths != NULL && json_typeof(auths) != JSON_OBJECT)
+  for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++)
     {
-      const char *type = json_type_name(json_typeof(auths)); /* a static string */
-      json_value_free(v);
-      return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: auths: expected an object, got %s",
-                                     path, type);
+      const json_value *f = json_object_get(v, typed[i].key);
+      if (f != NULL && json_typeof(f) != typed[i].type)
+        {
+          const char *type = json_type_name(json_typeof(f)); /* a static string */
+          json_value_free(v);
+          return isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: %s: expected %s, got %s", path,
+                                         typed[i].key, typed[i].what, type);
+        }
     }
+  /* Every helper name is a string. */
+  {
+    const json_value *h = json_object_get(v, "credHelpers");
+    for (size_t i = 0; i < json_object_len(h); i++)
+      if (json_typeof(json_object_value(h, i)) != JSON_STRING)
+        {
+          isolazi_error_set_plain(err, EINVAL, "parse credentials file `%s`: credHelpers.\"%s\": expected a string",
+                                  path, json_object_key(h, i));
+          json_value_free(v);
+          return -1;
+        }
+  }
   *ret = v;
   return 0;
 }
@@ -240,19 +277,228 @@ parse_entry(const char *path, const char *key, const json_value *e, isolazi_cred
   return 0;
 }
 
+/* ---- credential helpers ---------------------------------------------------------------- */
+
+static bool
+helper_name_valid(const char *name)
+{
+  if (name[0] == '\0' || name[0] == '.')
+    return false;
+  for (const char *c = name; *c != '\0'; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'
+          || *c == '.'))
+      return false;
+  return true;
+}
+
+/* Write the whole request to the helper's stdin without dying of SIGPIPE when it exits first:
+   SIGPIPE is blocked in this thread for the write, and one it raised is taken back. */
+static void
+helper_send(int fd, const char *text)
+{
+  sigset_t pipe_set, old;
+  struct timespec zero = { 0, 0 };
+
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  if (isolazi_write_all(fd, text, strlen(text)) < 0 && errno == EPIPE)
+    (void)sigtimedwait(&pipe_set, NULL, &zero);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Run `docker-credential-<name> get` with `server` on stdin: its stdout (NUL-terminated) and
+   its wait status.  stderr stays ours, as docker leaves it: a helper may ask for a passphrase. */
+static int
+helper_run(const char *prog, const char *server, char **ret_out, int *ret_status, isolazi_error_t *err)
+{
+  char *argv[] = { (char *)prog, (char *)"get", NULL };
+  cleanup_free char *out = xmalloc(HELPER_OUTPUT_MAX + 1);
+  cleanup_free char *request = xasprintf("%s\n", server);
+  posix_spawn_file_actions_t fa;
+  int in[2], outp[2], rc, status = 0;
+  size_t len = 0;
+  time_t deadline = time(NULL) + HELPER_TIMEOUT_SEC;
+  bool timed_out = false;
+  pid_t pid;
+
+  if (pipe2(in, O_CLOEXEC) < 0)
+    return isolazi_error_errno(err, "run credential helper `%s`: pipe", prog);
+  if (pipe2(outp, O_CLOEXEC) < 0)
+    {
+      rc = isolazi_error_errno(err, "run credential helper `%s`: pipe", prog);
+      close(in[0]), close(in[1]);
+      return rc;
+    }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+  rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(outp[1]);
+  if (rc != 0)
+    {
+      close(in[1]), close(outp[0]);
+      if (rc == ENOENT)
+        return isolazi_error_set_plain(err, rc, "run credential helper `%s`: not found in $PATH", prog);
+      return isolazi_error_set(err, rc, "run credential helper `%s`", prog);
+    }
+  helper_send(in[1], request);
+  close(in[1]);
+  for (;;)
+    {
+      struct pollfd pfd = { outp[0], POLLIN, 0 };
+      long left = (long)(deadline - time(NULL));
+      ssize_t n;
+      int pr;
+
+      if (left <= 0)
+        {
+          timed_out = true;
+          break;
+        }
+      pr = poll(&pfd, 1, (int)left * 1000);
+      if (pr < 0 && errno == EINTR)
+        continue;
+      if (pr <= 0)
+        {
+          timed_out = pr == 0;
+          break;
+        }
+      n = read(outp[0], out + len, HELPER_OUTPUT_MAX - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+      if (len == HELPER_OUTPUT_MAX)
+        break;
+    }
+  close(outp[0]);
+  if (timed_out || len == HELPER_OUTPUT_MAX)
+    kill(pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (timed_out)
+    return isolazi_error_set_plain(err, ETIMEDOUT, "run credential helper `%s`: no answer in %d s", prog,
+                                   HELPER_TIMEOUT_SEC);
+  if (len == HELPER_OUTPUT_MAX)
+    return isolazi_error_set_plain(err, EFBIG, "run credential helper `%s`: more than %d bytes of output", prog,
+                                   HELPER_OUTPUT_MAX);
+  out[len] = '\0';
+  *ret_out = steal_pointer(&out);
+  *ret_status = status;
+  return 0;
+}
+
+/* The server a helper is asked about: Docker Hub by the URL docker stored it under. */
+static const char *
+helper_server(const char *host)
+{
+  return is_docker_hub(host, strlen(host)) ? "https://index.docker.io/v1/" : host;
+}
+
+/* Credentials from helper `name` (named by `what` in `path`, for messages).  *found false when
+   the helper has none. */
+static int
+helper_get(const char *path, const char *what, const char *name, const char *host, isolazi_credentials_t *ret,
+           bool *found, isolazi_error_t *err)
+{
+  cleanup_free char *prog = NULL;
+  cleanup_free char *out = NULL;
+  cleanup_json json_value *doc = NULL;
+  const char *user, *secret;
+  int status = 0;
+  size_t len;
+
+  *found = false;
+  if (!helper_name_valid(name))
+    return isolazi_error_set_plain(err, EINVAL, "credentials file `%s`: %s: invalid helper name `%s`", path, what,
+                                   name);
+  prog = xasprintf("docker-credential-%s", name);
+  if (helper_run(prog, helper_server(host), &out, &status, err) < 0)
+    return isolazi_error_wrap(err, "credentials for `%s` (%s in `%s`)", host, what, path);
+  len = strlen(out);
+  while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
+    out[--len] = '\0';
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    {
+      /* docker-credential-helpers' ErrCredentialsNotFound: nothing stored, not a failure. */
+      if (WIFEXITED(status) && strstr(out, "credentials not found") != NULL)
+        return 0;
+      if (WIFSIGNALED(status))
+        return isolazi_error_set_plain(err, EIO, "credentials for `%s` (%s in `%s`): `%s get` died of signal %d", host,
+                                       what, path, prog, WTERMSIG(status));
+      return isolazi_error_set_plain(err, EIO, "credentials for `%s` (%s in `%s`): `%s get` failed (status %d)%s%.200s",
+                                     host, what, path, prog, WEXITSTATUS(status), len > 0 ? ": " : "", out);
+    }
+  doc = json_parse(out, len, NULL);
+  /* The messages never quote the output: it holds the secret. */
+  if (doc == NULL || json_typeof(doc) != JSON_OBJECT)
+    return isolazi_error_set_plain(
+        err, EINVAL, "credentials for `%s` (%s in `%s`): `%s get` did not print a JSON object", host, what, path, prog);
+  user = json_get_string(json_object_get(doc, "Username"));
+  secret = json_get_string(json_object_get(doc, "Secret"));
+  if (user == NULL || secret == NULL)
+    return isolazi_error_set_plain(err, EINVAL,
+                                   "credentials for `%s` (%s in `%s`): `%s get` printed no Username or Secret", host,
+                                   what, path, prog);
+  if (strcmp(user, "<token>") == 0)
+    ret->identity_token = xstrdup(secret);
+  else
+    {
+      ret->username = xstrdup(user);
+      ret->password = xstrdup(secret);
+    }
+  /* The secret also sits in the parsed document and the output buffer: wipe both. */
+  explicit_bzero(out, len);
+  *found = true;
+  return 0;
+}
+
+/* credHelpers: the helper for this host, if the file names one (an exact key first). */
+static const char *
+cred_helper_for(const json_value *doc, const char *host, const char **ret_key)
+{
+  const json_value *helpers = json_object_get(doc, "credHelpers");
+  size_t n = json_object_len(helpers);
+
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n; i++)
+      {
+        const char *key = json_object_key(helpers, i);
+        const char *name = json_get_string(json_object_value(helpers, i));
+        if (name != NULL && (pass == 0 ? strcmp(key, host) == 0 : key_matches(key, host)))
+          {
+            *ret_key = key;
+            return name;
+          }
+      }
+  return NULL;
+}
+
 static int
 lookup_in(const char *path, const char *host, isolazi_credentials_t *ret, bool *found, isolazi_error_t *err)
 {
   cleanup_json json_value *doc = NULL;
   const json_value *auths;
+  const char *helper, *helper_key = NULL, *store;
   size_t i, n;
 
   *found = false;
   if (load_file(path, &doc, err) < 0)
     return -1;
-  if (doc == NULL || (auths = json_object_get(doc, "auths")) == NULL)
+  if (doc == NULL)
     return 0;
-  n = json_object_len(auths);
+  /* A helper named for the host decides alone, as in docker and podman. */
+  if ((helper = cred_helper_for(doc, host, &helper_key)) != NULL)
+    {
+      cleanup_free char *what = xasprintf("credHelpers.\"%s\"", helper_key);
+      return helper_get(path, what, helper, host, ret, found, err);
+    }
+  auths = json_object_get(doc, "auths");
+  n = auths != NULL ? json_object_len(auths) : 0;
   /* An exact key wins over an equivalent one ("docker.io" over "https://index.docker.io/v1/"). */
   for (int pass = 0; pass < 2 && !*found; pass++)
     for (i = 0; i < n && !*found; i++)
@@ -267,6 +513,10 @@ lookup_in(const char *path, const char *host, isolazi_credentials_t *ret, bool *
           }
         *found = ret->username != NULL || ret->identity_token != NULL;
       }
+  /* The default store holds what "auths" has only placeholders ({}) for. */
+  store = json_get_string(json_object_get(doc, "credsStore"));
+  if (!*found && store != NULL && store[0] != '\0')
+    return helper_get(path, "credsStore", store, host, ret, found, err);
   return 0;
 }
 

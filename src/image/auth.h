@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Registry credentials, read from and written to the files docker and podman use:
  * REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json
- * ("auths": {"host": {"auth": base64(user:pass)} | {"identitytoken": ...}}).  Owner: auth.c. */
+ * ("auths": {"host": {"auth": base64(user:pass)} | {"identitytoken": ...}}), or asked of the
+ * docker credential helper the file names ("credHelpers": {"host": "name"}, "credsStore":
+ * "name": `docker-credential-name get`).  Owner: auth.c. */
 #ifndef ISOLAZI_IMAGE_AUTH_H
 #define ISOLAZI_IMAGE_AUTH_H
 
@@ -15,7 +17,9 @@ typedef struct isolazi_credentials
 } isolazi_credentials_t;
 
 /* Look the host ("localhost:5000", "docker.io") up.  auth_file NULL: the default search order
- * above.  No entry is not an error: returns 0 with every field NULL. */
+ * above; in each file a credHelpers entry for the host decides alone, else the auths entry,
+ * else credsStore.  No entry is not an error: returns 0 with every field NULL.  A helper that
+ * fails, is missing or answers nonsense is an error naming it, the file and the key. */
 int isolazi_auth_lookup(const char *host, const char *auth_file, isolazi_credentials_t *ret, isolazi_error_t *err);
 
 /* Store (login) or remove (logout) the host's entry, atomically (temp + fsync + rename, mode

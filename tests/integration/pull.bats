@@ -410,6 +410,45 @@ tls_registry() {
 	assert_contains "Login Succeeded"
 }
 
+@test "pull: credentials from a docker credential helper (credHelpers, credsStore)" {
+	own_registry --user alice s3cret
+	# A helper as docker-credential-helpers writes them: the server on stdin, JSON on stdout.
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/docker-credential-isolazitest" <<-EOF
+		#!/bin/sh
+		[ "\$1" = get ] || exit 9
+		read -r server
+		echo "\$server" >>"$BATS_TEST_TMPDIR/asked"
+		[ -s "$BATS_TEST_TMPDIR/secret" ] || { echo "credentials not found in native keychain"; exit 1; }
+		printf '{"ServerURL":"%s","Username":"alice","Secret":"%s"}\n' "\$server" "\$(cat "$BATS_TEST_TMPDIR/secret")"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/docker-credential-isolazitest"
+	export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+	auth="$BATS_TEST_TMPDIR/config.json"
+	echo "{\"credHelpers\": {\"$REG_HOST\": \"isolazitest\"}}" >"$auth"
+
+	echo s3cret >"$BATS_TEST_TMPDIR/secret"
+	run -0 ip pull -q "${TLS[@]}" --authfile "$auth" "$OWN"
+	[ "$(cat "$BATS_TEST_TMPDIR/asked")" = "$REG_HOST" ]
+	store_blobs_verified "$STORE"
+	run -0 ip rm "$OWN"
+	# The helper has nothing: an anonymous pull, which the registry refuses.
+	: >"$BATS_TEST_TMPDIR/secret"
+	run -1 ip pull -q "${TLS[@]}" --authfile "$auth" "$OWN"
+	assert_contains "$REG_HOST"
+	assert_store_consistent
+	# The default store (credsStore) for an auths entry that is only a placeholder.
+	echo "{\"auths\": {\"$REG_HOST\": {}}, \"credsStore\": \"isolazitest\"}" >"$auth"
+	echo s3cret >"$BATS_TEST_TMPDIR/secret"
+	run -0 ip pull -q "${TLS[@]}" --authfile "$auth" "$OWN"
+	run -0 ip rm "$OWN"
+	# A helper that is not installed is a clear error naming it and the file.
+	echo "{\"credHelpers\": {\"$REG_HOST\": \"isolazi-missing\"}}" >"$auth"
+	run -1 ip pull -q "${TLS[@]}" --authfile "$auth" "$OWN"
+	assert_contains "docker-credential-isolazi-missing" "not found in \$PATH" "$auth"
+	assert_store_consistent
+}
+
 @test "pull: killed mid-download leaves no corrupt blob; the next pull resumes with Range" {
 	reg_start "$BATS_TEST_TMPDIR/registry"
 	fixture_push big

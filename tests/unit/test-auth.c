@@ -259,6 +259,129 @@ test_store_remove(void)
   isolazi_error_release(&err);
 }
 
+/* A credential helper of the test's own on $PATH: docker-credential-fake answers as $FAKE_MODE
+   says and records the server it was asked about in $FAKE_ASKED. */
+static void
+helpers_setup(void)
+{
+  cleanup_free char *bin = p("bin");
+  cleanup_free char *helper = p("bin/docker-credential-fake");
+  cleanup_free char *path = xasprintf("%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+  cleanup_free char *asked = p("asked");
+
+  put(helper, "#!/bin/sh\n"
+              "[ \"$1\" = get ] || exit 9\n"
+              "read -r server\n"
+              "printf '%s' \"$server\" >\"$FAKE_ASKED\"\n"
+              "case \"$FAKE_MODE\" in\n"
+              "ok) echo '{\"ServerURL\":\"x\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}' ;;\n"
+              "token) echo '{\"ServerURL\":\"x\",\"Username\":\"<token>\",\"Secret\":\"tok-1\"}' ;;\n"
+              "notfound) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+              "fail) echo 'boom: the keychain is locked'; exit 3 ;;\n"
+              "garbage) echo 'not json, secret-in-here' ;;\n"
+              "nosecret) echo '{\"Username\":\"alice\"}' ;;\n"
+              "esac\n");
+  (void)chmod(helper, 0755);
+  setenv("PATH", path, 1);
+  setenv("FAKE_ASKED", asked, 1);
+}
+
+static void
+test_helpers(void)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  isolazi_credentials_t c;
+  cleanup_free char *file = p("helpers/config.json");
+  cleanup_free char *asked_path = p("asked");
+  int r;
+
+  helpers_setup();
+  put(file, "{\"auths\": {\"reg.example:5000\": {\"auth\": \"Ym9iOnB3\"}, \"store.example\": {}, \"both.example\": "
+            "{\"auth\": \"Ym9iOnB3\"}}, \"credHelpers\": {\"reg.example:5000\": \"fake\", \"docker.io\": \"fake\", "
+            "\"bad.example\": \"../evil\", \"gone.example\": \"isolazi-no-such-helper\"}, \"credsStore\": \"fake\"}");
+
+  setenv("FAKE_MODE", "ok", 1);
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r == 0, "credHelpers: looked up: %s", err.msg ? err.msg : "ok");
+  tap_streq(c.username, "alice", "credHelpers: the helper's user, not the auths entry's");
+  tap_streq(c.password, "s3cret", "credHelpers: the helper's secret");
+  {
+    cleanup_free char *asked = slurp(asked_path);
+    tap_streq(asked, "reg.example:5000", "the helper is asked about the host");
+  }
+  isolazi_credentials_release(&c);
+
+  r = isolazi_auth_lookup("docker.io", file, &c, &err);
+  {
+    cleanup_free char *asked = slurp(asked_path);
+    tap_streq(asked, "https://index.docker.io/v1/", "Docker Hub is asked about by docker's URL");
+  }
+  isolazi_credentials_release(&c);
+
+  setenv("FAKE_MODE", "token", 1);
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r == 0 && c.username == NULL && c.identity_token && strcmp(c.identity_token, "tok-1") == 0,
+         "Username <token>: the secret is an identity token");
+  isolazi_credentials_release(&c);
+
+  setenv("FAKE_MODE", "notfound", 1);
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r == 0 && c.username == NULL && c.identity_token == NULL,
+         "credentials not found: none, no error, and the auths entry is not used");
+
+  setenv("FAKE_MODE", "fail", 1);
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r < 0 && err.msg
+             && strstr(err.msg, "`docker-credential-fake get` failed (status 3): boom: the keychain is locked")
+             && strstr(err.msg, "credHelpers.\"reg.example:5000\"") && strstr(err.msg, file),
+         "a failing helper: its status and message, the file and the key: %s", err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+
+  setenv("FAKE_MODE", "garbage", 1);
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r < 0 && err.msg && strstr(err.msg, "did not print a JSON object") && !strstr(err.msg, "secret-in-here"),
+         "output that is not JSON is an error that does not quote it: %s", err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+
+  setenv("FAKE_MODE", "nosecret", 1);
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r < 0 && err.msg && strstr(err.msg, "no Username or Secret"), "an answer without a Secret: %s",
+         err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+
+  r = isolazi_auth_lookup("gone.example", file, &c, &err);
+  tap_ok(r < 0 && err.msg && strstr(err.msg, "`docker-credential-isolazi-no-such-helper`: not found in $PATH"),
+         "a helper that is not installed: %s", err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+
+  r = isolazi_auth_lookup("bad.example", file, &c, &err);
+  tap_ok(r < 0 && err.msg && strstr(err.msg, "invalid helper name `../evil`"), "a helper name with a slash: %s",
+         err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+
+  /* credsStore: for a host whose auths entry is a placeholder, not for one with credentials. */
+  setenv("FAKE_MODE", "ok", 1);
+  r = isolazi_auth_lookup("store.example", file, &c, &err);
+  tap_ok(r == 0 && c.username && strcmp(c.username, "alice") == 0, "credsStore serves a placeholder entry");
+  isolazi_credentials_release(&c);
+  r = isolazi_auth_lookup("both.example", file, &c, &err);
+  tap_ok(r == 0 && c.username && strcmp(c.username, "bob") == 0,
+         "an auths entry with credentials wins over credsStore");
+  isolazi_credentials_release(&c);
+
+  put(file, "{\"credHelpers\": [\"fake\"]}");
+  r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
+  tap_ok(r < 0 && err.msg && strstr(err.msg, "credHelpers: expected an object, got an array"),
+         "credHelpers must be an object: %s", err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+  put(file, "{\"credHelpers\": {\"h\": 1}}");
+  r = isolazi_auth_lookup("h", file, &c, &err);
+  tap_ok(r < 0 && err.msg && strstr(err.msg, "credHelpers.\"h\": expected a string"),
+         "a helper name must be a string: %s", err.msg ? err.msg : "(none)");
+  isolazi_error_release(&err);
+  unsetenv("FAKE_MODE");
+}
+
 int
 main(void)
 {
@@ -269,6 +392,7 @@ main(void)
     }
   test_lookup();
   test_store_remove();
+  test_helpers();
   {
     cleanup_free char *cmd = xasprintf("rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
