@@ -91,10 +91,13 @@ remove() {
 	remove rt1
 }
 
+# ctr sizes the console only after the task has started: wait (up to 5 s) for the size to arrive.
+WAIT_TTY_SIZE='i=0; while [ $i -lt 50 ] && { [ "$(stty size 2>/dev/null)" = "" ] || [ "$(stty size)" = "0 0" ]; }; do sleep 0.1; i=$((i+1)); done'
+
 @test "containerd: ctr run -t gives the container a terminal" {
 	run in_tty 60 ctr --address "$CTRD_SOCK" --namespace "$CTR_NS" run --rm -t \
 		--runc-binary "$RUNTIME" --runc-root "$CTR_RUNC_ROOT" --fifo-dir "$BATS_TEST_TMPDIR/fifo" \
-		"$IMAGE" tty1 sh -c 'tty; [ -t 0 ] && echo stdin-is-tty; stty size; exit 4'
+		"$IMAGE" tty1 sh -c "$WAIT_TTY_SIZE"'; tty; [ -t 0 ] && echo stdin-is-tty; stty size; exit 4'
 	assert_status 4
 	assert_contains /dev/pts/0 stdin-is-tty "$TTY_ROWS $TTY_COLS"
 }
