@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "json.h"
+#include "log.h"
 #include "utils.h"
 
 /* An auth file is a few entries; a huge one is a mistake, not something to load. */
@@ -400,10 +401,10 @@ helper_server(const char *host)
 }
 
 /* Credentials from helper `name` (named by `what` in `path`, for messages).  *found false when
-   the helper has none. */
+   the helper has none, or (missing_ok) is not installed. */
 static int
-helper_get(const char *path, const char *what, const char *name, const char *host, isolazi_credentials_t *ret,
-           bool *found, isolazi_error_t *err)
+helper_get(const char *path, const char *what, const char *name, const char *host, bool missing_ok,
+           isolazi_credentials_t *ret, bool *found, isolazi_error_t *err)
 {
   cleanup_free char *prog = NULL;
   cleanup_free char *out = NULL;
@@ -418,7 +419,18 @@ helper_get(const char *path, const char *what, const char *name, const char *hos
                                    name);
   prog = xasprintf("docker-credential-%s", name);
   if (helper_run(prog, helper_server(host), &out, &status, err) < 0)
-    return isolazi_error_wrap(err, "credentials for `%s` (%s in `%s`)", host, what, path);
+    {
+      /* A default store left behind by an uninstalled docker (Docker Desktop's "desktop") must
+         not break pulls that need no credentials; a helper named for this registry must run. */
+      if (missing_ok && err->code == ENOENT)
+        {
+          isolazi_debug("credentials for `%s`: %s `%s` in `%s`: `%s` is not installed; ignored", host, what, name, path,
+                        prog);
+          isolazi_error_release(err);
+          return 0;
+        }
+      return isolazi_error_wrap(err, "credentials for `%s` (%s in `%s`)", host, what, path);
+    }
   len = strlen(out);
   while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
     out[--len] = '\0';
@@ -495,7 +507,7 @@ lookup_in(const char *path, const char *host, isolazi_credentials_t *ret, bool *
   if ((helper = cred_helper_for(doc, host, &helper_key)) != NULL)
     {
       cleanup_free char *what = xasprintf("credHelpers.\"%s\"", helper_key);
-      return helper_get(path, what, helper, host, ret, found, err);
+      return helper_get(path, what, helper, host, false, ret, found, err);
     }
   auths = json_object_get(doc, "auths");
   n = auths != NULL ? json_object_len(auths) : 0;
@@ -516,7 +528,7 @@ lookup_in(const char *path, const char *host, isolazi_credentials_t *ret, bool *
   /* The default store holds what "auths" has only placeholders ({}) for. */
   store = json_get_string(json_object_get(doc, "credsStore"));
   if (!*found && store != NULL && store[0] != '\0')
-    return helper_get(path, "credsStore", store, host, ret, found, err);
+    return helper_get(path, "credsStore", store, host, true, ret, found, err);
   return 0;
 }
 

@@ -369,6 +369,14 @@ test_helpers(void)
          "an auths entry with credentials wins over credsStore");
   isolazi_credentials_release(&c);
 
+  /* A default store that is not installed (Docker Desktop uninstalled) is ignored; a helper
+     named for the registry is not (above). */
+  put(file, "{\"auths\": {\"store.example\": {}}, \"credsStore\": \"isolazi-no-such-helper\"}");
+  r = isolazi_auth_lookup("store.example", file, &c, &err);
+  tap_ok(r == 0 && c.username == NULL && c.identity_token == NULL,
+         "a credsStore helper that is not installed: no credentials, no error: %s", err.msg ? err.msg : "ok");
+  isolazi_error_release(&err);
+
   put(file, "{\"credHelpers\": [\"fake\"]}");
   r = isolazi_auth_lookup("reg.example:5000", file, &c, &err);
   tap_ok(r < 0 && err.msg && strstr(err.msg, "credHelpers: expected an object, got an array"),
