@@ -123,7 +123,7 @@ cmdline_value(const char *key)
 int
 main(int argc, char **argv)
 {
-  agent_options_t o = { .guest = true, .root = ROOT };
+  agent_options_t o = { .guest = true, .root = ROOT, .shares_start = agent_shares_start };
   char msg[256], *transport;
   int fd, status;
 

@@ -58,7 +58,8 @@ typedef struct agent
   vm_spec_t init_spec; /* from CREATE, run at START */
   bool created, started;
   proc_t procs[MAX_PROCS];
-  vm_outq_t q; /* frames for the host */
+  vm_outq_t q;           /* frames for the host */
+  agent_shares_t shares; /* guest only: the shares' FUSE devices (their relay owns them) */
 } agent_t;
 
 /* Queue a frame for the host and write what the channel takes now. */
@@ -520,7 +521,11 @@ handle_create(agent_t *a, const uint8_t *payload, size_t len)
     return send_error(a, 0, -r, 255, "decode the container's spec: malformed");
   if (a->o->guest)
     {
-      r = agent_setup_root(&a->init_spec, a->o->root, msg, sizeof msg);
+      /* The shares' relay runs before the first mount: mounting a share and everything under
+       * it goes through it. */
+      r = a->o->shares_start != NULL ? a->o->shares_start(&a->init_spec, &a->shares, msg, sizeof msg) : 0;
+      if (r == 0)
+        r = agent_setup_root(&a->init_spec, a->o->root, &a->shares, msg, sizeof msg);
       if (r < 0)
         return send_error(a, 0, -r, 255, msg);
     }

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "agent.h"
+#include "share.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -174,9 +175,30 @@ write_file(int rootfd, const vm_file_t *f, char *msg, size_t msglen)
   return 0;
 }
 
-int
-agent_setup_root(const vm_spec_t *s, const char *target, char *msg, size_t msglen)
+/* A share (relay.c): a FUSE mount on the share's device; the host's server answers it. */
+static int
+mount_share(const vm_mount_t *m, const char *fdpath, agent_shares_t *sh, size_t *next, char *msg, size_t msglen)
 {
+  const char *label = m->data != NULL ? m->data : "mounts";
+  char opts[256];
+  size_t i = *next;
+
+  if (sh == NULL || i >= sh->n)
+    return fail(msg, msglen, EPROTO, "config.json: %s: mount the share on `%s`: no FUSE device for it", label,
+                m->destination);
+  snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions,max_read=%d",
+           sh->fds[i], VM_SHARE_MAX_WRITE);
+  if (mount("isolazi", fdpath, "fuse", m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), opts) < 0)
+    return fail(msg, msglen, errno, "config.json: %s: mount the share on `%s`", label, m->destination);
+  agent_share_mounted(sh, i);
+  *next = i + 1;
+  return 0;
+}
+
+int
+agent_setup_root(const vm_spec_t *s, const char *target, agent_shares_t *shares, char *msg, size_t msglen)
+{
+  size_t next_share = 0;
   const char *lower = STAGE "/lower";
   char opts[512], fdpath[64];
   size_t i;
@@ -233,6 +255,14 @@ agent_setup_root(const vm_spec_t *s, const char *target, char *msg, size_t msgle
           goto out;
         }
       snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", tfd);
+      if (strcmp(m->type, VM_SHARE_MOUNT_TYPE) == 0)
+        {
+          r = mount_share(m, fdpath, shares, &next_share, msg, msglen);
+          close(tfd);
+          if (r < 0)
+            goto out;
+          continue;
+        }
       if (bind)
         r = mount(m->source, fdpath, NULL, m->flags & (MS_BIND | MS_REC), NULL);
       else

@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-/* virtio-serial: the port whose sysfs name is VM_PORT_NAME.  The device node appears a moment
- * after the driver binds, so wait for it briefly. */
-static int
-open_virtio_serial(char *msg, size_t msglen)
+/* The virtio-serial port whose sysfs name is `want`.  The device node appears a moment after
+ * the driver binds, so wait for it briefly. */
+int
+agent_port_open(const char *want, char *msg, size_t msglen)
 {
   int attempt;
 
@@ -45,7 +45,7 @@ open_virtio_serial(char *msg, size_t msglen)
             continue;
           name[n] = '\0';
           name[strcspn(name, "\n")] = '\0';
-          if (strcmp(name, VM_PORT_NAME) != 0)
+          if (strcmp(name, want) != 0)
             continue;
           snprintf(path, sizeof path, "/dev/%s", de->d_name);
           fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -59,7 +59,7 @@ open_virtio_serial(char *msg, size_t msglen)
         closedir(d);
       nanosleep(&ts, NULL);
     }
-  snprintf(msg, msglen, "open virtio-serial port `%s`: no such device", VM_PORT_NAME);
+  snprintf(msg, msglen, "open virtio-serial port `%s`: no such device", want);
   return -ENODEV;
 }
 
@@ -94,7 +94,7 @@ int
 agent_transport_open(const char *kind, char *msg, size_t msglen)
 {
   if (kind == NULL || strcmp(kind, "virtio-serial") == 0)
-    return open_virtio_serial(msg, msglen);
+    return agent_port_open(VM_PORT_NAME, msg, msglen);
   if (strcmp(kind, "vsock") == 0)
     return open_vsock(msg, msglen);
   snprintf(msg, msglen, "open transport `%s`: unknown transport", kind);

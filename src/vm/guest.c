@@ -26,7 +26,8 @@
 #endif
 
 /* The modules an isolazi-vm guest needs; those built into a kernel are skipped. */
-static const char *const guest_modules[] = { "virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay", NULL };
+static const char *const guest_modules[]
+    = { "virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay", "fuse", NULL };
 
 static const char *
 cache_dir(void)
@@ -311,6 +312,24 @@ fail:
   return -1;
 }
 
+/* FNV-1a of the module names, for the initramfs's cache key. */
+static uint32_t
+modules_hash(const char *const *modules)
+{
+  uint32_t h = 2166136261u;
+  size_t i;
+  const char *p;
+
+  for (i = 0; modules != NULL && modules[i] != NULL; i++)
+    for (p = modules[i];; p++)
+      {
+        h = (h ^ (uint8_t)*p) * 16777619u;
+        if (*p == '\0')
+          break;
+      }
+  return h;
+}
+
 int
 vm_initramfs_get(const vm_kernel_t *k, char **ret_path, isolazi_error_t *err)
 {
@@ -331,10 +350,12 @@ vm_initramfs_get_kind(const vm_kernel_t *k, const char *kind, const char *const 
   dir = xasprintf("%s/initramfs", cache_dir());
   if (isolazi_mkdir_p(dir, 0755, err) < 0)
     return -1;
-  /* Keyed by kernel and agent: a rebuilt agent gets a new initramfs. */
-  out = xasprintf("%s/%s%s%s-%llx-%llx.cpio", dir, kind != NULL ? kind : "", kind != NULL ? "-" : "",
+  /* Keyed by kernel, agent and module list: a rebuilt agent, or a module added, gets a new
+   * initramfs. */
+  out = xasprintf("%s/%s%s%s-%llx-%llx-%08x.cpio", dir, kind != NULL ? kind : "", kind != NULL ? "-" : "",
                   k->release[0] ? k->release : "custom", (unsigned long long)st.st_size,
-                  (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)st.st_mtim.tv_nsec);
+                  (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)st.st_mtim.tv_nsec,
+                  modules_hash(modules));
   if (access(out, R_OK) != 0)
     {
       isolazi_debug("%s: building the initramfs `%s`", kind != NULL ? kind : "vm", out);

@@ -5,6 +5,7 @@ noinst_LIBRARIES += src/vm/libisolazi-vm.a
 src_vm_libisolazi_vm_a_SOURCES = \
 	src/vm/vm.h src/vm/vm_internal.h \
 	src/vm/protocol.c src/vm/protocol.h \
+	src/vm/share.c src/vm/share.h \
 	src/vm/vmspec.c src/vm/guest.c src/vm/qemu.c src/vm/qmp.c \
 	src/vm/monitor.c src/vm/client.c src/vm/vm.c src/vm/krun.c
 src_vm_libisolazi_vm_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm -DISOLAZI_PKGLIBEXECDIR='"$(pkglibexecdir)"'

@@ -9,6 +9,10 @@
  *   ctl.sock clients (pause, resume) → QMP stop / cont, answered here
  *   its own signals                 →  SIGNAL to process 0 (SIGWINCH: the window size)
  *
+ * The shares (share.h) do not pass through it: a child of the monitor (the share server)
+ * holds the host end of the share port and the shared directories, nothing else, and ends
+ * with the VM.
+ *
  * Writes to the guest and to clients never block: they wait in queues (protocol.h) written as
  * the peers take them, and a source is read only while the queue its data goes to is short,
  * so that traffic both ways cannot leave everyone waiting for everyone else to read.
@@ -21,6 +25,7 @@
 #include "vm_internal.h"
 #include "cleanup.h"
 #include "log.h"
+#include "share.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -30,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,7 +64,8 @@ typedef struct monitor
   int guest, sfd, start_lfd, ctl_lfd;
   vm_qmp_t qmp;
   pid_t qemu;
-  int qemu_status; /* -1 while it runs */
+  int qemu_status;    /* -1 while it runs */
+  pid_t share_server; /* 0: none (or reaped) */
   vm_stdio_t io;
   client_t clients[MAX_CLIENTS];
   vm_frame_reader_t gr;
@@ -110,6 +118,18 @@ kill_qemu(monitor_t *m)
 }
 
 static void
+stop_share_server(monitor_t *m)
+{
+  if (m->share_server > 0)
+    {
+      (void)kill(m->share_server, SIGKILL);
+      while (waitpid(m->share_server, NULL, 0) < 0 && errno == EINTR)
+        ;
+      m->share_server = 0;
+    }
+}
+
+static void
 remove_files(monitor_t *m)
 {
   (void)unlinkat(m->c->dirfd, VM_START_SOCKET, 0);
@@ -133,6 +153,7 @@ static void __attribute__((noreturn)) boot_fail(monitor_t *m, isolazi_error_t *e
   cleanup_free char *msg = xasprintf("1%s", err->msg != NULL ? err->msg : "unknown error");
 
   kill_qemu(m);
+  stop_share_server(m);
   remove_files(m);
   (void)isolazi_write_all(m->c->sync_fd, msg, strlen(msg));
   _exit(1);
@@ -212,11 +233,108 @@ boot_wait_frame(monitor_t *m, long deadline, const char *what, vm_frame_header_t
     }
 }
 
+/* The share server's body: open every shared directory (reporting on `report`), then serve
+ * the share port until QEMU closes it. */
+static void __attribute__((noreturn)) share_server_main(monitor_t *m, int port, int report, pid_t parent)
+{
+  isolazi_error_t err = ISOLAZI_ERROR_INIT;
+  vm_share_t **shares = xcalloc(m->c->shares_len, sizeof *shares);
+  const int keep[] = { port, report };
+  sigset_t none;
+  size_t i;
+  int devnull, r;
+
+  /* No server without its VM: it goes with the monitor (and ends at EOF when QEMU does). */
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(1);
+  (void)prctl(PR_SET_NAME, "isolazi-vm-fs");
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* A port QEMU closed mid-reply is the end of the VM, not a reason to die of SIGPIPE. */
+  (void)signal(SIGPIPE, SIG_IGN);
+  /* The server holds an fd per inode the guest's kernel remembers: a tree walk in the guest
+     needs many more than the default soft limit of 1024. */
+  {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+      {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+      }
+  }
+  /* Nothing of the monitor's: not its stdio (the container's), its sockets or its state. */
+  devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0
+      || isolazi_close_fds_from(3, keep, 2, NULL) < 0)
+    _exit(1);
+  for (i = 0; i < m->c->shares_len; i++)
+    {
+      const vm_share_dir_t *d = &m->c->shares[i];
+      shares[i] = vm_share_open(d->path, d->readonly, &err);
+      if (shares[i] == NULL)
+        {
+          cleanup_free char *msg = NULL;
+          isolazi_error_wrap(&err, "config.json: mounts[%zu].source: share `%s` with the VM", d->mount_index, d->path);
+          msg = xasprintf("1%s", err.msg != NULL ? err.msg : "unknown error");
+          (void)isolazi_write_all(report, msg, strlen(msg));
+          _exit(1);
+        }
+    }
+  (void)isolazi_write_all(report, "0", 1);
+  close(report);
+  r = vm_share_serve(port, shares, m->c->shares_len, &err);
+  _exit(r < 0 ? 1 : 0);
+}
+
+/* Fork the share server; *ret_qemu_end is the end of the share port for QEMU. */
+static int
+start_share_server(monitor_t *m, int *ret_qemu_end, isolazi_error_t *err)
+{
+  int port[2], rp[2];
+  pid_t parent = getpid();
+
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, port) < 0)
+    return isolazi_error_errno(err, "create the share port's socket");
+  if (pipe2(rp, O_CLOEXEC) < 0)
+    {
+      close(port[0]);
+      close(port[1]);
+      return isolazi_error_errno(err, "create a pipe");
+    }
+  m->share_server = fork();
+  if (m->share_server < 0)
+    {
+      m->share_server = 0;
+      close(port[0]);
+      close(port[1]);
+      close(rp[0]);
+      close(rp[1]);
+      return isolazi_error_errno(err, "fork the share server");
+    }
+  if (m->share_server == 0)
+    share_server_main(m, port[0], rp[1], parent);
+  close(port[0]);
+  close(rp[1]);
+  if (vm_child_ready(rp[0], &m->share_server, "start the share server: it exited", err) < 0)
+    {
+      m->share_server = 0;
+      close(rp[0]);
+      close(port[1]);
+      return -1;
+    }
+  close(rp[0]);
+  isolazi_debug("vm %s: the share server is pid %d, for %zu director%s", m->c->id, (int)m->share_server,
+                m->c->shares_len, m->c->shares_len == 1 ? "y" : "ies");
+  *ret_qemu_end = port[1];
+  return 0;
+}
+
 static void
 boot(monitor_t *m)
 {
   isolazi_error_t err = ISOLAZI_ERROR_INIT;
-  int serial[2], qmp[2];
+  int serial[2], qmp[2], share = -1;
   cleanup_close int logfd = -1;
   cleanup_free uint8_t *payload = NULL;
   vm_frame_header_t h;
@@ -235,9 +353,13 @@ boot(monitor_t *m)
       isolazi_error_errno(&err, "create `%s`", VM_QEMU_LOG);
       boot_fail(m, &err);
     }
-  m->qemu = vm_qemu_spawn(m->c->qemu_argv, serial[1], qmp[1], logfd, &err);
+  if (m->c->shares_len > 0 && start_share_server(m, &share, &err) < 0)
+    boot_fail(m, &err);
+  m->qemu = vm_qemu_spawn_shared(m->c->qemu_argv, serial[1], qmp[1], share, logfd, &err);
   close(serial[1]);
   close(qmp[1]);
+  if (share >= 0)
+    close(share);
   m->guest = serial[0];
   m->qmp.fd = qmp[0];
   if (m->qemu < 0)
@@ -601,6 +723,7 @@ static void __attribute__((noreturn)) finish(monitor_t *m, const char *failure)
   if (m->qemu_status < 0 && m->qmp.fd >= 0)
     (void)vm_qmp_command(&m->qmp, "quit", 1000, NULL, NULL);
   kill_qemu(m);
+  stop_share_server(m);
   for (i = 0; i < MAX_CLIENTS; i++)
     if (m->clients[i].fd >= 0)
       {

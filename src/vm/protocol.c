@@ -770,6 +770,9 @@ vm_spec_release(vm_spec_t *s)
       free(s->files[i].content);
     }
   free(s->files);
+  for (i = 0; i < s->shares_len; i++)
+    free(s->shares[i].path);
+  free(s->shares);
   memset(s, 0, sizeof *s);
 }
 

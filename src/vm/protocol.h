@@ -159,6 +159,15 @@ typedef struct vm_file
   uint32_t mode;
 } vm_file_t;
 
+/* A host directory shared with the guest (share.h), in the order of the spec's share mounts.
+ * Host only: vm_spec_encode does not send it (the guest knows a share by its index). */
+typedef struct vm_share_dir
+{
+  char *path;
+  bool readonly;
+  size_t mount_index; /* its place in config.json's mounts, for errors */
+} vm_share_dir_t;
+
 typedef struct vm_spec
 {
   /* process */
@@ -186,6 +195,9 @@ typedef struct vm_spec
   size_t mounts_len;
   vm_file_t *files;
   size_t files_len;
+  /* host only, not encoded */
+  vm_share_dir_t *shares;
+  size_t shares_len;
 } vm_spec_t;
 
 /* Encode a spec; returns a malloc'd buffer and its length, NULL on ENOMEM. */

@@ -7,6 +7,7 @@
 #include "vm_internal.h"
 #include "cleanup.h"
 #include "log.h"
+#include "share.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -87,11 +88,20 @@ vm_qemu_argv(const vm_qemu_config_t *q)
       argv_add(&v, &n, xstrdup("virtio-blk-device,drive=rootfs"));
     }
   argv_add(&v, &n, xstrdup("-device"));
-  argv_add(&v, &n, xstrdup("virtio-serial-device,max_ports=2"));
+  /* Port 0 is reserved for a console by virtio-serial; the agent's port and the share port
+   * (share.h) come after it. */
+  argv_add(&v, &n, xstrdup("virtio-serial-device,max_ports=3"));
   argv_add(&v, &n, xstrdup("-chardev"));
   argv_add(&v, &n, xasprintf("socket,id=agent,fd=%d", q->serial_fd));
   argv_add(&v, &n, xstrdup("-device"));
   argv_add(&v, &n, xstrdup("virtserialport,chardev=agent,name=" VM_PORT_NAME));
+  if (q->share_fd > 0)
+    {
+      argv_add(&v, &n, xstrdup("-chardev"));
+      argv_add(&v, &n, xasprintf("socket,id=shares,fd=%d", q->share_fd));
+      argv_add(&v, &n, xstrdup("-device"));
+      argv_add(&v, &n, xstrdup("virtserialport,chardev=shares,name=" VM_SHARE_PORT_NAME));
+    }
   if (q->qmp_fd >= 0)
     {
       argv_add(&v, &n, xstrdup("-chardev"));
@@ -142,6 +152,12 @@ vm_host_tsc_khz(void)
 pid_t
 vm_qemu_spawn(char **argv, int serial_fd, int qmp_fd, int logfd, isolazi_error_t *err)
 {
+  return vm_qemu_spawn_shared(argv, serial_fd, qmp_fd, -1, logfd, err);
+}
+
+pid_t
+vm_qemu_spawn_shared(char **argv, int serial_fd, int qmp_fd, int share_fd, int logfd, isolazi_error_t *err)
+{
   int ep[2];
   pid_t pid, parent = getpid();
   ssize_t n;
@@ -166,13 +182,15 @@ vm_qemu_spawn(char **argv, int serial_fd, int qmp_fd, int logfd, isolazi_error_t
         _exit(1);
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, NULL);
-      /* fds 3 and 4 are what the command line names; move them there without clobbering. */
+      /* fds 3, 4 and 5 are what the command line names; move them there without clobbering.
+       * (With a share fd there is always a qmp fd: the monitor makes both.) */
       serial_fd = fcntl(serial_fd, F_DUPFD_CLOEXEC, 10);
       qmp_fd = qmp_fd >= 0 ? fcntl(qmp_fd, F_DUPFD_CLOEXEC, 10) : -1;
+      share_fd = share_fd >= 0 ? fcntl(share_fd, F_DUPFD_CLOEXEC, 10) : -1;
       if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(serial_fd, 3) < 0
-          || (qmp_fd >= 0 && dup2(qmp_fd, 4) < 0))
+          || (qmp_fd >= 0 && dup2(qmp_fd, 4) < 0) || (share_fd >= 0 && dup2(share_fd, VM_QEMU_SHARE_FD) < 0))
         goto child_fail;
-      if (isolazi_close_fds_from(qmp_fd >= 0 ? 5 : 4, &ep[1], 1, NULL) < 0)
+      if (isolazi_close_fds_from(share_fd >= 0 ? VM_QEMU_SHARE_FD + 1 : qmp_fd >= 0 ? 5 : 4, &ep[1], 1, NULL) < 0)
         goto child_fail;
       execvp(argv[0], argv);
     child_fail:

@@ -193,7 +193,8 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
                           .ram_mib = machine.ram_mib,
                           .vcpus = machine.vcpus,
                           .serial_fd = 3,
-                          .qmp_fd = 4 };
+                          .qmp_fd = 4,
+                          .share_fd = spec.shares_len > 0 ? VM_QEMU_SHARE_FD : 0 };
   argv = vm_qemu_argv(&q);
   if (isolazi_log_debug_enabled())
     {
@@ -243,7 +244,9 @@ vm_create(const isolazi_vm_global_t *g, const isolazi_create_options_t *o, pid_t
                                   .cols = spec.cols,
                                   .console_socket = o->console_socket,
                                   .boot_timeout_ms = boot_timeout_s(g) * 1000,
-                                  .sync_fd = sp[1] };
+                                  .sync_fd = sp[1],
+                                  .shares = spec.shares,
+                                  .shares_len = spec.shares_len };
       vm_monitor_main(&mc);
     }
   close(sp[1]);

@@ -27,8 +27,11 @@
 /* ---- deciding: config → guest spec and machine size (vmspec.c) --------------------------- */
 
 /* The container's spec for CREATE: process, hostname, mounts (flags decided here), small bind-
- * mounted files copied in (the host's paths do not exist in the guest), rootfs. Bind mounts of
- * directories are skipped (they need virtiofs), with a debug note. */
+ * mounted files copied in (the host's paths do not exist in the guest), rootfs.  A bind mount
+ * of a directory becomes a share (share.h): a VM_SHARE_MOUNT_TYPE mount in its place, and the
+ * directory in s->shares for the host's share server.  A bind mount whose source is missing is
+ * an error naming mounts[i].source; other sources (devices, sockets) are skipped, with a debug
+ * note. */
 int vm_spec_from_config(const oci_config *c, const char *bundle, vm_spec_t *ret, isolazi_error_t *err);
 /* A process (config.json's or exec's) into the process half of a spec. */
 int vm_spec_set_process(vm_spec_t *s, const oci_process *p, isolazi_error_t *err);
@@ -89,6 +92,9 @@ typedef struct vm_qemu_config
   unsigned long tsc_khz; /* for tcg; 0: unknown */
   unsigned ram_mib, vcpus;
   int serial_fd, qmp_fd; /* the fd numbers QEMU will have them at */
+  /* The fd number QEMU will have the share port's socket at (share.h); 0 (the default of a
+   * designated initialiser, and QEMU's stdin): no share port. */
+  int share_fd;
 } vm_qemu_config_t;
 
 /* The QEMU command line (NULL-terminated, malloc'd strings). */
@@ -100,6 +106,8 @@ unsigned long vm_host_tsc_khz(void);
 /* Start QEMU with serial_fd and qmp_fd moved to 3 and 4, stdout and stderr to logfd.  It dies
  * with the calling process (PR_SET_PDEATHSIG). */
 pid_t vm_qemu_spawn(char **argv, int serial_fd, int qmp_fd, int logfd, isolazi_error_t *err);
+/* The same with share_fd (-1: none) moved to 5 as well. */
+pid_t vm_qemu_spawn_shared(char **argv, int serial_fd, int qmp_fd, int share_fd, int logfd, isolazi_error_t *err);
 
 typedef struct vm_qmp
 {
@@ -129,7 +137,14 @@ typedef struct vm_monitor_config
   const char *console_socket; /* NULL: relay fds 0-2 */
   unsigned boot_timeout_ms;
   int sync_fd; /* the monitor writes "0" or "1<message>" once the guest is created or failed */
+  /* The host directories the guest mounts (the spec's shares): served by a child of the
+   * monitor on the share port, which QEMU gets at fd VM_QEMU_SHARE_FD (qemu_argv names it). */
+  const vm_share_dir_t *shares;
+  size_t shares_len;
 } vm_monitor_config_t;
+
+/* Where QEMU has the share port's socket when a VM has shares (vm_qemu_spawn_shared). */
+#define VM_QEMU_SHARE_FD 5
 
 /* The monitor's body (in the child create forks): never returns. */
 void vm_monitor_main(const vm_monitor_config_t *c) __attribute__((noreturn));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Deciding, on the host: config.json → the guest's spec (protocol.h) and the machine's size.
- * No system calls beyond reading small bind-mounted files, so that it is unit-tested. */
+ * No system calls beyond stat of bind mounts' sources and reading small bind-mounted files,
+ * so that it is unit-tested. */
 #define _GNU_SOURCE
 #include "config.h"
 #include "vm_internal.h"
@@ -8,6 +9,7 @@
 #include "log.h"
 #include "process.h"
 #include "rootfs.h"
+#include "share.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -102,6 +104,20 @@ copy_bind_file(vm_spec_t *s, const oci_mount *m, isolazi_error_t *err)
   return 1;
 }
 
+static const char *
+file_kind(mode_t mode)
+{
+  if (S_ISREG(mode))
+    return "regular file";
+  if (S_ISCHR(mode) || S_ISBLK(mode))
+    return "device node";
+  if (S_ISSOCK(mode))
+    return "socket";
+  if (S_ISFIFO(mode))
+    return "fifo";
+  return "file of another kind";
+}
+
 int
 vm_spec_from_config(const oci_config *c, const char *bundle, vm_spec_t *ret, isolazi_error_t *err)
 {
@@ -135,13 +151,49 @@ vm_spec_from_config(const oci_config *c, const char *bundle, vm_spec_t *ret, iso
         }
       if (fl.bind || strcmp(type, "bind") == 0)
         {
-          int r = m->source != NULL && !s.rootfs_readonly ? copy_bind_file(&s, m, err) : 0;
+          struct stat st;
+          int r;
+
+          if (m->source == NULL || m->source[0] == '\0')
+            {
+              isolazi_mount_flags_release(&fl);
+              isolazi_error_set(err, EINVAL, "config.json: mounts[%zu].source: a bind mount needs a source", i);
+              goto fail;
+            }
+          if (stat(m->source, &st) < 0)
+            {
+              isolazi_mount_flags_release(&fl);
+              isolazi_error_errno(err, "config.json: mounts[%zu].source: `%s`", i, m->source);
+              goto fail;
+            }
+          if (S_ISDIR(st.st_mode))
+            {
+              bool ro = (fl.flags & MS_RDONLY) != 0 || (fl.rec_attr_set & MOUNT_ATTR_RDONLY) != 0;
+              /* A share (share.h): the guest mounts it at this place in the list, as mounts may
+               * nest; the host serves the directory.  Propagation means nothing there. */
+              s.shares = xrealloc(s.shares, (s.shares_len + 1) * sizeof *s.shares);
+              s.shares[s.shares_len] = (vm_share_dir_t){ .path = xstrdup(m->source), .readonly = ro, .mount_index = i };
+              s.mounts = xrealloc(s.mounts, (s.mounts_len + 1) * sizeof *s.mounts);
+              vm = &s.mounts[s.mounts_len++];
+              memset(vm, 0, sizeof *vm);
+              vm->destination = xstrdup(m->destination);
+              vm->type = xstrdup(VM_SHARE_MOUNT_TYPE);
+              vm->source = xasprintf("%zu", s.shares_len++);
+              /* For the guest's errors: which mount of config.json this is. */
+              vm->data = xasprintf("mounts[%zu]", i);
+              vm->flags = (fl.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) | (ro ? MS_RDONLY : 0);
+              isolazi_mount_flags_release(&fl);
+              continue;
+            }
+          r = !s.rootfs_readonly ? copy_bind_file(&s, m, err) : 0;
           isolazi_mount_flags_release(&fl);
           if (r < 0)
             goto fail;
           if (r == 0)
-            isolazi_debug("vm: skipping the bind mount of `%s` on `%s`: host paths are not shared with the guest",
-                          m->source != NULL ? m->source : "", m->destination);
+            isolazi_debug("vm: skipping the bind mount of `%s` on `%s`: a %s is neither a directory (shared) nor "
+                          "a regular file up to %d KiB (copied)%s",
+                          m->source, m->destination, file_kind(st.st_mode), VM_FILE_COPY_MAX / 1024,
+                          s.rootfs_readonly ? " and the root is read-only" : "");
           continue;
         }
       s.mounts = xrealloc(s.mounts, (s.mounts_len + 1) * sizeof *s.mounts);

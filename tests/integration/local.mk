@@ -34,6 +34,7 @@ INTEGRATION_TESTS = \
 	tests/integration/rootless.bats \
 	tests/integration/idmap.bats \
 	tests/integration/vm-lifecycle.bats \
+	tests/integration/vm-shares.bats \
 	tests/integration/sandbox.bats \
 	tests/integration/sandbox-net.bats \
 	tests/integration/sandbox-presets.bats \

@@ -59,3 +59,13 @@ teardown() {
 	run pm rm vmtop
 	assert_status 0
 }
+
+@test "vm-podman: -v shares a host directory: the guest reads a host file and writes one the host sees" {
+	local dir="$BATS_TEST_TMPDIR/shared"
+	mkdir -p "$dir"
+	echo from-host >"$dir/in.txt"
+	run pm_run --rm -v "$dir:/data" "$IMAGE" sh -c 'cat /data/in.txt; echo from-guest >/data/out.txt'
+	assert_status 0
+	assert_contains from-host
+	[ "$(cat "$dir/out.txt")" = from-guest ]
+}

@@ -17,6 +17,7 @@ UNIT_TESTS = \
 	tests/unit/test-unpack \
 	tests/unit/test-vm-protocol \
 	tests/unit/test-vm-agent \
+	tests/unit/test-vm-share \
 	tests/unit/test-sandbox \
 	tests/unit/test-reference \
 	tests/unit/test-ocispec-image \
@@ -86,8 +87,12 @@ tests_unit_test_ocispec_image_LDADD = $(UNIT_LDADD)
 # isolazi-vm: the guest protocol, and the guest agent's process logic run on the host.
 tests_unit_test_vm_protocol_SOURCES = tests/unit/test-vm-protocol.c src/vm/protocol.c
 tests_unit_test_vm_protocol_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm
-tests_unit_test_vm_agent_SOURCES = tests/unit/test-vm-agent.c src/vm-agent/serve.c src/vm-agent/setup.c src/vm/protocol.c
+tests_unit_test_vm_agent_SOURCES = tests/unit/test-vm-agent.c src/vm-agent/serve.c src/vm-agent/setup.c \
+	src/vm-agent/relay.c src/vm-agent/transport.c src/vm/protocol.c
 tests_unit_test_vm_agent_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm -I$(top_srcdir)/src/vm-agent
+# The share server, against the real FUSE kernel module where the test may mount.
+tests_unit_test_vm_share_LDADD = $(ISOLAZI_VM_LIBS)
+tests_unit_test_vm_share_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vm
 tests_unit_test_store_LDADD = $(ISOLAZI_IMAGE_LIBS)
 tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/image
 tests_unit_test_registry_LDADD = $(ISOLAZI_IMAGE_LIBS)

@@ -400,6 +400,108 @@ test_cat_both_ways(void)
   (void)conv_close(&c);
 }
 
+/* The share relay (relay.c) between stand-ins: SOCK_SEQPACKET pairs keep message boundaries
+ * as /dev/fuse does (one request per read, one reply per write), and the port is a stream. */
+static void
+put32(uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+static pid_t
+relay_start(int *port, int dev[2])
+{
+  int sp[2], d0[2], d1[2];
+  pid_t pid;
+
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0
+      || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, d0) < 0
+      || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, d1) < 0)
+    return -1;
+  pid = fork();
+  if (pid == 0)
+    {
+      int fds[2] = { d0[1], d1[1] }, mounted[2] = { 1, 1 };
+      agent_shares_t sh = { .fds = fds, .mounted = mounted, .n = 2, .wake = -1 };
+      int r;
+      close(sp[0]);
+      close(d0[0]);
+      close(d1[0]);
+      r = agent_share_relay(sp[1], &sh);
+      _exit(r == 0 ? 0 : r == -ECONNRESET ? 1 : r == -EPROTO ? 2 : 3);
+    }
+  close(sp[1]);
+  close(d0[1]);
+  close(d1[1]);
+  *port = sp[0];
+  dev[0] = d0[0];
+  dev[1] = d1[0];
+  return pid;
+}
+
+static int
+relay_status(pid_t pid)
+{
+  int st;
+
+  if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+    return -1;
+  return WEXITSTATUS(st);
+}
+
+static void
+test_share_relay(void)
+{
+  uint8_t req[100], frame[8 + sizeof req], reply[8 + 24], got[64];
+  int port, dev[2];
+  size_t off = 0;
+  ssize_t n;
+  pid_t pid;
+
+  pid = relay_start(&port, dev);
+  tap_ok(pid > 0, "relay: started");
+  /* A request on share 1's device arrives framed on the port. */
+  memset(req, 'q', sizeof req);
+  tap_ok(write(dev[1], req, sizeof req) == (ssize_t)sizeof req, "relay: a request is written");
+  while (off < sizeof frame && (n = read(port, frame + off, sizeof frame - off)) > 0)
+    off += (size_t)n;
+  tap_ok(off == sizeof frame && frame[0] == 1 && frame[4] == sizeof req && memcmp(frame + 8, req, sizeof req) == 0,
+         "relay: the request goes to the host as one frame (share 1, its length, its bytes)");
+  /* A reply for share 0, written in pieces that cut the header: one write on its device. */
+  put32(reply, 0);
+  put32(reply + 4, 24);
+  memset(reply + 8, 'r', 24);
+  tap_ok(write(port, reply, 3) == 3 && usleep(20000) == 0 && write(port, reply + 3, 10) == 10 && usleep(20000) == 0
+             && write(port, reply + 13, sizeof reply - 13) == (ssize_t)(sizeof reply - 13),
+         "relay: a reply is written in three pieces");
+  n = read(dev[0], got, sizeof got);
+  tap_ok(n == 24 && memcmp(got, reply + 8, 24) == 0, "relay: the reply reaches share 0's device in one message");
+  /* A reply shorter than a FUSE header ends the relay, which closes the devices. */
+  put32(reply + 4, 4);
+  tap_ok(write(port, reply, 12) == 12, "relay: a malformed frame is written");
+  tap_ok(relay_status(pid) == 2, "relay: a malformed frame ends it with EPROTO");
+  n = read(dev[1], got, sizeof got);
+  tap_ok(n == 0, "relay: the devices are closed after it");
+  close(port);
+  close(dev[0]);
+  close(dev[1]);
+
+  /* The host going away ends it; so does every share going away. */
+  pid = relay_start(&port, dev);
+  close(port);
+  tap_ok(relay_status(pid) == 1, "relay: the port's end of file ends it");
+  close(dev[0]);
+  close(dev[1]);
+  pid = relay_start(&port, dev);
+  close(dev[0]);
+  close(dev[1]);
+  tap_ok(relay_status(pid) == 0, "relay: it ends when every share is gone");
+  close(port);
+}
+
 int
 main(void)
 {
@@ -411,5 +513,6 @@ main(void)
   test_ps_and_stats();
   test_winsize_before_start();
   test_cat_both_ways();
+  test_share_relay();
   return tap_done();
 }
