@@ -32,21 +32,6 @@
 #define FUSE_OUT_HEADER_SIZE 16
 
 static void
-put_le32(uint8_t *p, uint32_t v)
-{
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void
 set_nonblock(int fd)
 {
   int fl = fcntl(fd, F_GETFL);
@@ -95,8 +80,8 @@ queue_request(relay_t *r, uint32_t share, size_t len)
           r->cap = cap;
         }
     }
-  put_le32(r->req, share);
-  put_le32(r->req + 4, (uint32_t)len);
+  vm_put_u32(r->req, share);
+  vm_put_u32(r->req + 4, (uint32_t)len);
   memcpy(r->out + r->len, r->req, need);
   r->len += need;
   return 0;
@@ -128,7 +113,7 @@ deliver_replies(relay_t *r)
 
   while (r->in_len - used >= VM_SHARE_FRAME_HEADER)
     {
-      uint32_t share = get_le32(r->in + used), len = get_le32(r->in + used + 4);
+      uint32_t share = vm_get_u32(r->in + used), len = vm_get_u32(r->in + used + 4);
       if (len < FUSE_OUT_HEADER_SIZE || len > VM_SHARE_FRAME_MAX)
         return -EPROTO;
       if (r->in_len - used < VM_SHARE_FRAME_HEADER + (size_t)len)

@@ -56,8 +56,8 @@ put_u64(uint8_t *p, uint64_t v)
   vm_put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-static uint32_t
-get_u32(const uint8_t *p)
+uint32_t
+vm_get_u32(const uint8_t *p)
 {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -71,7 +71,7 @@ get_u16(const uint8_t *p)
 static uint64_t
 get_u64(const uint8_t *p)
 {
-  return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+  return (uint64_t)vm_get_u32(p) | (uint64_t)vm_get_u32(p + 4) << 32;
 }
 
 void
@@ -88,10 +88,10 @@ vm_frame_header_decode(const uint8_t in[VM_FRAME_HEADER_SIZE], vm_frame_header_t
 {
   vm_frame_header_t h;
 
-  h.len = get_u32(in);
+  h.len = vm_get_u32(in);
   h.type = get_u16(in + 4);
   h.flags = get_u16(in + 6);
-  h.proc = get_u32(in + 8);
+  h.proc = vm_get_u32(in + 8);
   if (h.type == 0 || h.type >= VM_MSG_TYPE_MAX || h.len > VM_FRAME_MAX_PAYLOAD)
     return -EPROTO;
   *ret = h;
@@ -281,7 +281,7 @@ vm_payload_u32(const uint8_t *p, size_t len, uint32_t *ret)
 {
   if (p == NULL || len != 4)
     return -EPROTO;
-  *ret = get_u32(p);
+  *ret = vm_get_u32(p);
   return 0;
 }
 
@@ -316,8 +316,8 @@ vm_error_decode(const uint8_t *p, size_t len, int *ret_errnum, int *ret_status, 
     return -ENOMEM;
   memcpy(m, p + 8, len - 8);
   m[len - 8] = '\0';
-  *ret_errnum = (int)get_u32(p);
-  *ret_status = (int)get_u32(p + 4);
+  *ret_errnum = (int)vm_get_u32(p);
+  *ret_status = (int)vm_get_u32(p + 4);
   *ret_msg = m;
   return 0;
 }
@@ -591,12 +591,12 @@ decode_field(vm_spec_t *s, uint16_t tag, const uint8_t *p, size_t len)
       if (len != 4)
         return -EPROTO;
       if (tag == TAG_UID)
-        s->uid = get_u32(p);
+        s->uid = vm_get_u32(p);
       else if (tag == TAG_GID)
-        s->gid = get_u32(p);
+        s->gid = vm_get_u32(p);
       else if (tag == TAG_UMASK)
         {
-          s->umask = get_u32(p);
+          s->umask = vm_get_u32(p);
           s->umask_present = true;
         }
       else
@@ -605,7 +605,7 @@ decode_field(vm_spec_t *s, uint16_t tag, const uint8_t *p, size_t len)
           if (n == NULL)
             return -ENOMEM;
           s->gids = n;
-          s->gids[s->gids_len++] = get_u32(p);
+          s->gids[s->gids_len++] = vm_get_u32(p);
         }
       return 0;
     case TAG_RLIMIT:
@@ -615,7 +615,7 @@ decode_field(vm_spec_t *s, uint16_t tag, const uint8_t *p, size_t len)
       if (n == NULL)
         return -ENOMEM;
       s->rlimits = n;
-      s->rlimits[s->rlimits_len].resource = get_u32(p);
+      s->rlimits[s->rlimits_len].resource = vm_get_u32(p);
       s->rlimits[s->rlimits_len].soft = get_u64(p + 4);
       s->rlimits[s->rlimits_len].hard = get_u64(p + 12);
       s->rlimits_len++;
@@ -673,7 +673,7 @@ decode_field(vm_spec_t *s, uint16_t tag, const uint8_t *p, size_t len)
         if (len < 4 + 2)
           return -EPROTO;
         memset(&f, 0, sizeof f);
-        f.mode = get_u32(p);
+        f.mode = vm_get_u32(p);
         f.path = take_cstr(&q, end);
         if (f.path == NULL)
           return -EPROTO;
@@ -712,7 +712,7 @@ vm_spec_decode(const uint8_t *p, size_t len, vm_spec_t *ret)
       if (len - off < 6)
         goto bad;
       tag = get_u16(p + off);
-      flen = get_u32(p + off + 2);
+      flen = vm_get_u32(p + off + 2);
       off += 6;
       if (flen > len - off)
         goto bad;

@@ -123,7 +123,9 @@ void vm_frame_reader_release(vm_frame_reader_t *r);
 
 /* Fixed payloads. */
 int vm_payload_u32(const uint8_t *p, size_t len, uint32_t *ret);
+/* Little-endian u32 at p (frame headers, payloads, the share port's frames). */
 void vm_put_u32(uint8_t *p, uint32_t v);
+uint32_t vm_get_u32(const uint8_t *p);
 /* ERROR: errno, the exit status the host should report (127: not found, 126: not executable),
  * and a message.  Encoding returns a malloc'd buffer and its length in *ret_len (NULL: ENOMEM). */
 uint8_t *vm_error_encode(int errnum, int status, const char *msg, size_t *ret_len);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "share.h"
 #include "cleanup.h"
+#include "protocol.h"
 #include "utils.h"
 
 #include <dirent.h>
@@ -1369,21 +1370,6 @@ vm_share_free(vm_share_t *s)
   free(s);
 }
 
-static uint32_t
-get_le32(const uint8_t *p)
-{
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-  p[0] = v & 0xff;
-  p[1] = (v >> 8) & 0xff;
-  p[2] = (v >> 16) & 0xff;
-  p[3] = (v >> 24) & 0xff;
-}
-
 /* Write the frame header and the reply, retrying short writes. */
 static int
 write_frame(int fd, const uint8_t hdr[VM_SHARE_FRAME_HEADER], const void *body, size_t len)
@@ -1428,8 +1414,8 @@ vm_share_serve(int fd, vm_share_t *const *shares, size_t n, isolazi_error_t *err
         return 0;
       if ((size_t)k < sizeof hdr)
         return isolazi_error_set_plain(err, EPROTO, "read a share request: the stream ends inside a frame header");
-      idx = get_le32(hdr);
-      len = get_le32(hdr + 4);
+      idx = vm_get_u32(hdr);
+      len = vm_get_u32(hdr + 4);
       if (idx >= n)
         return isolazi_error_set_plain(err, EPROTO, "read a share request: unknown share %u (there are %zu)", idx, n);
       if (len > VM_SHARE_FRAME_MAX)
@@ -1444,7 +1430,7 @@ vm_share_serve(int fd, vm_share_t *const *shares, size_t n, isolazi_error_t *err
         return -1;
       if (out == NULL)
         continue;
-      put_le32(hdr + 4, (uint32_t)out_len);
+      vm_put_u32(hdr + 4, (uint32_t)out_len);
       if (write_frame(fd, hdr, out, out_len) < 0)
         return isolazi_error_errno(err, "write a share reply");
     }
