@@ -47,7 +47,7 @@ INTEGRATION_TESTS = \
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/helpers.bash tests/integration/clients.bash tests/bench/bench.sh
 EXTRA_DIST += tests/integration/registry.bash tests/integration/registry-proxy.py tests/integration/ptyrun.py
 EXTRA_DIST += tests/integration/sandbox-common.bash
-EXTRA_DIST += tests/integration/vm-helpers.bash tests/bench/vm-bench.sh tests/bench/vm-bench-common.bash
+EXTRA_DIST += tests/integration/vm-helpers.bash tests/bench/vm-bench.sh tests/bench/vm-bench-common.bash tests/bench/vm-share-bench.sh
 EXTRA_DIST += tests/integration/images.bash tests/integration/mkfixture.py tests/integration/slow-proxy.py \
 	tests/bench/pull-bench.sh
 
