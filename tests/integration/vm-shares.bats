@@ -182,3 +182,16 @@ add_mount() {
 	[ -z "$(vm_qemus)" ]
 	[ -z "$(share_servers)" ]
 }
+
+@test "vm-shares: a share the guest cannot mount (its destination is a file) fails create, naming the mount, leaving nothing" {
+	mkdir -p "$H/d"
+	echo a-file >"$BUNDLE/rootfs/afile"
+	n="$(jq '.mounts | length' "$BUNDLE/config.json")"
+	add_mount /afile bind "$H/d" '["rbind"]'
+	rt create --bundle "$BUNDLE" "$CID"
+	[ "$status" -ne 0 ]
+	assert_contains "mounts[$n]" "mount the share on \`/afile\`" "not a directory"
+	[ -z "$(ls -A "$ROOT")" ]
+	[ -z "$(vm_qemus)" ]
+	[ -z "$(share_servers)" ]
+}
