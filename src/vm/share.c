@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fuse.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,10 +521,11 @@ op_init(req_t *r)
   out.max_readahead = in.max_readahead < MAX_READAHEAD ? in.max_readahead : MAX_READAHEAD;
   /* Only what we implement, and only what the kernel offered: writes up to max_write
    * (FUSE_BIG_WRITES, implied by kernels since 4.20) in up to max_pages pages (FUSE_MAX_PAGES,
-   * 7.28).  No READDIRPLUS, WRITEBACK_CACHE, ATOMIC_O_TRUNC (the kernel truncates with a SETATTR
+   * 7.28); READDIRPLUS (7.21), which the kernel uses when names are looked up after a listing
+   * (READDIRPLUS_AUTO).  No WRITEBACK_CACHE, ATOMIC_O_TRUNC (the kernel truncates with a SETATTR
    * before OPEN), EXPORT_SUPPORT, POSIX_ACL, POSIX_LOCKS (locks stay in the guest), DONT_MASK
    * (the kernel applies the umask), INIT_EXT (so no flags2). */
-  out.flags = in.flags & (FUSE_BIG_WRITES | FUSE_MAX_PAGES);
+  out.flags = in.flags & (FUSE_BIG_WRITES | FUSE_MAX_PAGES | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
   out.max_background = 0; /* the kernel's defaults */
   out.congestion_threshold = 0;
   out.max_write = VM_SHARE_MAX_WRITE;
@@ -1078,20 +1080,6 @@ op_release(req_t *r)
 }
 
 static int
-op_flush(req_t *r)
-{
-  struct fuse_flush_in in;
-
-  if (take(r, &in, sizeof in) < 0)
-    return -1;
-  /* Every write was a pwrite already; nothing is buffered here. */
-  if (handle_get(r->s, in.fh, HANDLE_FILE, r->node) == NULL)
-    return EBADF;
-  reply(r, NULL, 0);
-  return 0;
-}
-
-static int
 op_fsync(req_t *r)
 {
   struct fuse_fsync_in in;
@@ -1137,13 +1125,36 @@ op_opendir(req_t *r)
   return 0;
 }
 
+/* The entry of a READDIRPLUS record for `name` under the directory: a lookup, counted as one
+ * (the kernel counts it and forgets it as any other).  "." and ".." and a name that vanished
+ * meanwhile get node id 0, which the kernel takes as "no entry here" and counts nothing for. */
+static void
+plus_entry(req_t *r, const char *name, struct fuse_entry_out *e)
+{
+  int fd;
+
+  *e = (struct fuse_entry_out){ 0 };
+  if (!name_ok(name))
+    return;
+  fd = openat(r->node->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || make_entry(r, fd, e) != 0)
+    *e = (struct fuse_entry_out){ 0 };
+}
+
 /* READDIR: fuse_dirent records (FUSE_DIRENT_SIZE each, 8-byte aligned) up to the size asked.
  * A record's `off` is where the next one starts: the d_off readdir(3) gives, which seekdir(3)
  * takes back.  The stream stands after the last record returned; a READDIR at another offset
- * (a seek in the guest, or a retry) repositions it first. */
+ * (a seek in the guest, or a retry) repositions it first.
+ *
+ * READDIRPLUS: fuse_direntplus records, each entry's node and attributes before its dirent, so
+ * that `ls -l` or a tree walk costs one round trip per buffer instead of a LOOKUP per name
+ * (every request crosses the emulated serial port).  The lookup is taken only once the record
+ * is known to fit. */
 static int
 op_readdir(req_t *r)
 {
+  bool plus = r->h.opcode == FUSE_READDIRPLUS;
+  const size_t name_offset = plus ? FUSE_NAME_OFFSET_DIRENTPLUS : FUSE_NAME_OFFSET;
   struct fuse_read_in in;
   handle_t *h;
   uint8_t *buf;
@@ -1179,7 +1190,7 @@ op_readdir(req_t *r)
           break;
         }
       namelen = strlen(de->d_name);
-      reclen = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + namelen);
+      reclen = FUSE_DIRENT_ALIGN(name_offset + namelen);
       if (reclen > size - used)
         {
           /* No room: step back before this entry for the next READDIR. */
@@ -1190,8 +1201,16 @@ op_readdir(req_t *r)
         .ino = de->d_ino, .off = (uint64_t)de->d_off, .namelen = (uint32_t)namelen, .type = de->d_type
       };
       memset(buf + used, 0, reclen);
-      memcpy(buf + used, &d, FUSE_NAME_OFFSET);
-      memcpy(buf + used + FUSE_NAME_OFFSET, de->d_name, namelen);
+      if (plus)
+        {
+          struct fuse_entry_out e;
+          plus_entry(r, de->d_name, &e);
+          memcpy(buf + used, &e, sizeof e);
+          memcpy(buf + used + offsetof(struct fuse_direntplus, dirent), &d, FUSE_NAME_OFFSET);
+        }
+      else
+        memcpy(buf + used, &d, FUSE_NAME_OFFSET);
+      memcpy(buf + used + name_offset, de->d_name, namelen);
       used += reclen;
       h->offset = de->d_off;
     }
@@ -1235,7 +1254,9 @@ typedef struct op
 /* Everything else is ENOSYS, and the kernel stops asking or does it itself: ACCESS (the guest
  * mounts with default_permissions), the xattr calls (EOPNOTSUPP to the guest's callers), locks
  * (kept in the guest), FALLOCATE, LSEEK, COPY_FILE_RANGE (generic fallbacks), IOCTL, POLL, BMAP,
- * TMPFILE, SYNCFS; READDIRPLUS is not negotiated. */
+ * TMPFILE, SYNCFS; FLUSH, which every close(2) in the guest would wait for: every write was a
+ * pwrite already and locks stay in the guest, so there is nothing to flush, and after ENOSYS the
+ * kernel stops sending it (a round trip less per close). */
 static const op_t ops[] = {
   [FUSE_INIT] = { op_init, false },
   [FUSE_DESTROY] = { op_destroy, false },
@@ -1260,10 +1281,10 @@ static const op_t ops[] = {
   [FUSE_WRITE] = { op_write, true },
   [FUSE_STATFS] = { op_statfs, true },
   [FUSE_RELEASE] = { op_release, false },
-  [FUSE_FLUSH] = { op_flush, true },
   [FUSE_FSYNC] = { op_fsync, true },
   [FUSE_OPENDIR] = { op_opendir, true },
   [FUSE_READDIR] = { op_readdir, true },
+  [FUSE_READDIRPLUS] = { op_readdir, true },
   [FUSE_RELEASEDIR] = { op_release, false },
   [FUSE_FSYNCDIR] = { op_fsync, true },
 };
