@@ -682,33 +682,43 @@ op_readlink(req_t *r)
   return 0;
 }
 
-/* The new entry `name` under r->node as an O_PATH fd (after mkdir, mknod, symlink). */
+/* May the guest make or remove `name` under r->node?  0, or the errno to answer. */
 static int
-open_new(req_t *r, const char *name)
+changeable(req_t *r, const char *name)
 {
-  return openat(r->node->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (r->s->readonly)
+    return EROFS;
+  return name_ok(name) ? 0 : EINVAL;
+}
+
+/* After mkdir, mknod or symlink made `name` under r->node (made: the call's result): hand it
+ * to the requester (finish_new) and answer its entry. */
+static int
+reply_new(req_t *r, const char *name, int made, mode_t mode, bool is_dir, bool is_symlink)
+{
+  int fd, k;
+
+  if (made < 0)
+    return fail();
+  fd = openat(r->node->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return fail();
+  k = finish_new(r, name, fd, -1, mode, is_dir, is_symlink);
+  return k != 0 ? k : reply_entry(r, fd);
 }
 
 static int
 op_symlink(req_t *r)
 {
   const char *name, *target;
-  int fd, k;
+  int k;
 
   /* The entry's name, then the link's content (which is the guest's to resolve). */
   if (take_string(r, &name) < 0 || take_string(r, &target) < 0)
     return -1;
-  if (r->s->readonly)
-    return EROFS;
-  if (!name_ok(name))
-    return EINVAL;
-  if (symlinkat(target, r->node->fd, name) < 0)
-    return fail();
-  fd = open_new(r, name);
-  if (fd < 0)
-    return fail();
-  k = finish_new(r, name, fd, -1, 0, false, true);
-  return k != 0 ? k : reply_entry(r, fd);
+  if ((k = changeable(r, name)) != 0)
+    return k;
+  return reply_new(r, name, symlinkat(target, r->node->fd, name), 0, false, true);
 }
 
 static int
@@ -716,14 +726,12 @@ op_mknod(req_t *r)
 {
   struct fuse_mknod_in in;
   const char *name;
-  int fd, k;
+  int k;
 
   if (take(r, &in, sizeof in) < 0 || take_string(r, &name) < 0)
     return -1;
-  if (r->s->readonly)
-    return EROFS;
-  if (!name_ok(name))
-    return EINVAL;
+  if ((k = changeable(r, name)) != 0)
+    return k;
   switch (in.mode & S_IFMT)
     {
     case S_IFREG:
@@ -737,13 +745,8 @@ op_mknod(req_t *r)
     default:
       return EINVAL;
     }
-  if (mknodat(r->node->fd, name, (in.mode & S_IFMT) | (in.mode & 07777), 0) < 0)
-    return fail();
-  fd = open_new(r, name);
-  if (fd < 0)
-    return fail();
-  k = finish_new(r, name, fd, -1, in.mode, false, false);
-  return k != 0 ? k : reply_entry(r, fd);
+  return reply_new(r, name, mknodat(r->node->fd, name, (in.mode & S_IFMT) | (in.mode & 07777), 0), in.mode, false,
+                   false);
 }
 
 static int
@@ -751,34 +754,25 @@ op_mkdir(req_t *r)
 {
   struct fuse_mkdir_in in;
   const char *name;
-  int fd, k;
+  int k;
 
   if (take(r, &in, sizeof in) < 0 || take_string(r, &name) < 0)
     return -1;
-  if (r->s->readonly)
-    return EROFS;
-  if (!name_ok(name))
-    return EINVAL;
-  if (mkdirat(r->node->fd, name, in.mode & 07777) < 0)
-    return fail();
-  fd = open_new(r, name);
-  if (fd < 0)
-    return fail();
-  k = finish_new(r, name, fd, -1, in.mode, true, false);
-  return k != 0 ? k : reply_entry(r, fd);
+  if ((k = changeable(r, name)) != 0)
+    return k;
+  return reply_new(r, name, mkdirat(r->node->fd, name, in.mode & 07777), in.mode, true, false);
 }
 
 static int
 op_remove(req_t *r, int flags)
 {
   const char *name;
+  int k;
 
   if (take_string(r, &name) < 0)
     return -1;
-  if (r->s->readonly)
-    return EROFS;
-  if (!name_ok(name))
-    return EINVAL;
+  if ((k = changeable(r, name)) != 0)
+    return k;
   if (unlinkat(r->node->fd, name, flags) < 0)
     return fail();
   reply(r, NULL, 0);
@@ -833,7 +827,7 @@ op_link(req_t *r)
   struct fuse_link_in in;
   const char *name;
   node_t *old;
-  int fd;
+  int fd, k;
 
   /* nodeid is the new link's directory, oldnodeid the inode to link. */
   if (take(r, &in, sizeof in) < 0 || take_string(r, &name) < 0)
@@ -841,10 +835,8 @@ op_link(req_t *r)
   old = node_get(r->s, in.oldnodeid);
   if (old == NULL)
     return malformed(r, "unknown node id of the link's target");
-  if (r->s->readonly)
-    return EROFS;
-  if (!name_ok(name))
-    return EINVAL;
+  if ((k = changeable(r, name)) != 0)
+    return k;
   /* linkat(AT_EMPTY_PATH) of the O_PATH fd links exactly that inode; it needs
    * CAP_DAC_READ_SEARCH, without which the kernel says ENOENT: then through the magic link
    * (AT_SYMLINK_FOLLOW follows it to the inode), except for a symlink node. */
@@ -931,10 +923,8 @@ op_create(req_t *r)
 
   if (take(r, &in, sizeof in) < 0 || take_string(r, &name) < 0)
     return -1;
-  if (r->s->readonly)
-    return EROFS;
-  if (!name_ok(name))
-    return EINVAL;
+  if ((k = changeable(r, name)) != 0)
+    return k;
   /* Create it here (O_EXCL) or, unless the guest asked for O_EXCL, open what a race put there;
    * O_NOFOLLOW either way, so a symlink planted under the name is refused, never followed. */
   flags = (int)(in.flags & OPEN_FLAGS) | O_NOFOLLOW | O_CLOEXEC;
